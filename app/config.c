@@ -621,8 +621,8 @@ parse_ports(struct cfg_ctx *c, yaml_node_t *n, struct ssr_config *cfg,
 					ok = false;
 				} else if (p->prefix_len <= 30 &&
 						((p->addr & ~m) == 0 || (p->addr & ~m) == ~m)) {
-					cfg_fail(c, v[1], kp,
-							"%s is the subnet's network or broadcast address",
+					cfg_fail(c, v[1], kp, "%s is the subnet's "
+							"network or broadcast address",
 							scalar(v[1]));
 					ok = false;
 				}
@@ -1192,8 +1192,8 @@ parse_services(struct cfg_ctx *c, yaml_node_t *n, struct ssr_config *cfg,
 		if (v[3] != NULL) {
 			path_key(kp, path, "targets");
 			if (have_action && svc->action != SSR_ACTION_FORWARD) {
-				cfg_fail(c, k[3], kp,
-						"targets are only allowed with action forward, not %s",
+				cfg_fail(c, k[3], kp, "targets are only allowed with "
+						"action forward, not %s",
 						action_names[svc->action]);
 				ok = false;
 			} else {

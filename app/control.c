@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The serval-sr authors
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "control.h"
+#include "neigh.h"
+#include "worker.h"
+
+RTE_LOG_REGISTER(ssr_logtype_control, user.serval.control, INFO);
+#define CLOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, ssr_logtype_control, "control: " fmt "\n", \
+			##__VA_ARGS__)
+
+#define CTL_BURST 64
+
+/* Queue @p m for TX on port index @p pidx through the owning worker. */
+static void
+ctl_send(struct ssr_control *c, unsigned int pidx, struct rte_mbuf *m)
+{
+	struct ssr_router *r = c->r;
+	struct ssr_worker *w = r->workers[r->port[pidx].txq_owner[0]];
+
+	m->port = pidx;
+	if (rte_ring_mp_enqueue(w->inbox, m) != 0) {
+		ssr_drop(&c->stats, SSR_DROP_HANDOFF_FULL, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ssr_count(&c->stats, SSR_CNT_HANDOFF_OUT, 1);
+}
+
+static void
+send_request(struct ssr_control *c, int s, uint64_t now)
+{
+	struct ssr_router *r = c->r;
+	struct ssr_neigh_ctl *nc = &r->neigh->ctl[s];
+	const struct ssr_port *p = &r->port[nc->port];
+	struct rte_ether_hdr *eth;
+	struct rte_arp_hdr *arp;
+	struct rte_mbuf *m;
+
+	nc->last_req_tsc = now;
+	nc->n_req++;
+	m = rte_pktmbuf_alloc(p->pool);
+	if (m == NULL)
+		return; /* no packet lost: the scan retries */
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m,
+			sizeof(*eth) + sizeof(*arp));
+	arp = (struct rte_arp_hdr *)(eth + 1);
+	memset(&eth->dst_addr, 0xff, sizeof(eth->dst_addr));
+	rte_ether_addr_copy(&p->mac, &eth->src_addr);
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	arp->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = sizeof(uint32_t);
+	arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REQUEST);
+	rte_ether_addr_copy(&p->mac, &arp->arp_data.arp_sha);
+	arp->arp_data.arp_sip = p->addr;
+	memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
+	arp->arp_data.arp_tip = r->neigh->slot[s].ip;
+	ssr_count(&c->stats, SSR_CNT_GENERATED, 1);
+	ctl_send(c, nc->port, m);
+}
+
+/* Send every packet waiting on slot @p s now that it has a MAC. */
+static void
+release_pending(struct ssr_control *c, int s, const struct rte_ether_addr *mac)
+{
+	struct ssr_neigh_ctl *nc = &c->r->neigh->ctl[s];
+	unsigned int i;
+
+	for (i = 0; i < nc->n_pending; i++) {
+		struct rte_mbuf *m = nc->pending[i];
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+		rte_ether_addr_copy(mac, &eth->dst_addr);
+		rte_ether_addr_copy(&c->r->port[m->port].mac, &eth->src_addr);
+		ssr_count(&c->stats, SSR_CNT_NEIGH_RELEASED, 1);
+		ctl_send(c, m->port, m);
+	}
+	nc->n_pending = 0;
+}
+
+static void
+drop_pending(struct ssr_control *c, int s, enum ssr_drop_reason why)
+{
+	struct ssr_neigh_ctl *nc = &c->r->neigh->ctl[s];
+
+	if (nc->n_pending == 0)
+		return;
+	ssr_drop(&c->stats, why, nc->n_pending);
+	rte_pktmbuf_free_bulk(nc->pending, nc->n_pending);
+	nc->n_pending = 0;
+}
+
+static void
+learn(struct ssr_control *c, int s, const struct rte_ether_addr *mac, uint64_t now)
+{
+	struct ssr_neigh_ctl *nc = &c->r->neigh->ctl[s];
+
+	if (nc->is_static)
+		return;
+	ssr_neigh_set(c->r->neigh, s, mac);
+	nc->confirmed_tsc = now;
+	nc->n_req = 0;
+	release_pending(c, s, mac);
+}
+
+static bool
+is_router_addr(const struct ssr_router *r, rte_be32_t a)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->n_ports; i++)
+		if (r->port[i].addr == a)
+			return true;
+	return false;
+}
+
+static void
+ctl_arp(struct ssr_control *c, struct rte_mbuf *m, uint64_t now)
+{
+	struct ssr_router *r = c->r;
+	unsigned int pidx = m->port;
+	const struct ssr_port *p = &r->port[pidx];
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
+	struct rte_ether_addr sha;
+	rte_be32_t sip, tip;
+	uint16_t op;
+	bool for_us;
+	int s;
+
+	if (rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(*arp) ||
+			arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+			arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) ||
+			arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4)
+		goto malformed;
+	op = rte_be_to_cpu_16(arp->arp_opcode);
+	if (op != RTE_ARP_OP_REQUEST && op != RTE_ARP_OP_REPLY)
+		goto malformed;
+	rte_ether_addr_copy(&arp->arp_data.arp_sha, &sha);
+	if (!rte_is_valid_assigned_ether_addr(&sha))
+		goto malformed;
+	sip = arp->arp_data.arp_sip;
+	tip = arp->arp_data.arp_tip;
+	if (is_router_addr(r, sip)) {
+		if (now - c->last_conflict_log > r->tsc_hz) {
+			CLOG(WARNING, "port %u: " RTE_ETHER_ADDR_PRT_FMT
+					" claims a router address in ARP", p->port_id,
+					RTE_ETHER_ADDR_BYTES(&sha));
+			c->last_conflict_log = now;
+		}
+		ssr_drop(&c->stats, SSR_DROP_ARP_CONFLICT, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	for_us = tip == p->addr;
+	/* RFC 826: update a known sender; add it only when it talks to us */
+	if (sip != 0 && ((sip ^ p->addr) & p->mask) == 0) {
+		s = ssr_neigh_find(r->neigh, sip);
+		if (s < 0 && for_us)
+			s = ssr_neigh_get(r->neigh, sip, pidx);
+		if (s >= 0)
+			learn(c, s, &sha, now);
+	}
+	if (op == RTE_ARP_OP_REQUEST && for_us) {
+		arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+		rte_ether_addr_copy(&sha, &arp->arp_data.arp_tha);
+		arp->arp_data.arp_tip = sip;
+		rte_ether_addr_copy(&p->mac, &arp->arp_data.arp_sha);
+		arp->arp_data.arp_sip = p->addr;
+		rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+		rte_ether_addr_copy(&p->mac, &eth->src_addr);
+		ssr_count(&c->stats, SSR_CNT_ARP_REPLIED, 1);
+		ctl_send(c, pidx, m);
+		return;
+	}
+	ssr_count(&c->stats, SSR_CNT_CONSUMED, 1);
+	rte_pktmbuf_free(m);
+	return;
+malformed:
+	ssr_drop(&c->stats, SSR_DROP_ARP_MALFORMED, 1);
+	rte_pktmbuf_free(m);
+}
+
+/* A worker found no MAC for m's next hop. */
+static void
+ctl_miss(struct ssr_control *c, struct rte_mbuf *m, uint64_t now)
+{
+	struct ssr_router *r = c->r;
+	struct ssr_neigh *t = r->neigh;
+	struct rte_ether_addr mac;
+	struct ssr_neigh_ctl *nc;
+	int s;
+
+	s = ssr_neigh_get(t, m->hash.usr, m->port);
+	if (s < 0) {
+		ssr_drop(&c->stats, SSR_DROP_NEIGH_TABLE_FULL, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	nc = &t->ctl[s];
+	if (ssr_neigh_lookup(t, m->hash.usr, &mac)) {
+		/* resolved since the worker looked */
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+		rte_ether_addr_copy(&mac, &eth->dst_addr);
+		rte_ether_addr_copy(&r->port[m->port].mac, &eth->src_addr);
+		ssr_count(&c->stats, SSR_CNT_NEIGH_RELEASED, 1);
+		ctl_send(c, m->port, m);
+		return;
+	}
+	if (nc->pending == NULL && t->queue_len != 0) {
+		nc->pending = rte_malloc("ssr_neigh_pending",
+				t->queue_len * sizeof(*nc->pending), 0);
+	}
+	if (nc->pending == NULL || nc->n_pending >= t->queue_len) {
+		ssr_drop(&c->stats, SSR_DROP_NEIGH_QUEUE_FULL, 1);
+		rte_pktmbuf_free(m);
+	} else {
+		nc->pending[nc->n_pending++] = m;
+		ssr_count(&c->stats, SSR_CNT_NEIGH_QUEUED, 1);
+	}
+	if (nc->n_req == 0 || (nc->n_req < SSR_ARP_MAX_TRIES &&
+				now - nc->last_req_tsc >= c->retry_tsc))
+		send_request(c, s, now);
+}
+
+static void
+scan(struct ssr_control *c, uint64_t now)
+{
+	struct ssr_neigh *t = c->r->neigh;
+	uint32_t i;
+
+	for (i = 0; i < t->n_used; i++) {
+		int s = t->used[i];
+		struct ssr_neigh_ctl *nc = &t->ctl[s];
+		/* relaxed: the control lcore is the only writer of this word */
+		bool valid = __atomic_load_n(&t->slot[s].val, __ATOMIC_RELAXED) &
+			SSR_NEIGH_VALID;
+
+		if (nc->is_static)
+			continue;
+		if (!valid) {
+			if (nc->n_pending == 0 || now - nc->last_req_tsc < c->retry_tsc)
+				continue;
+			if (nc->n_req >= SSR_ARP_MAX_TRIES) {
+				drop_pending(c, s, SSR_DROP_NEIGH_UNRESOLVED);
+				nc->n_req = 0;
+			} else {
+				send_request(c, s, now);
+			}
+			continue;
+		}
+		if (now - nc->confirmed_tsc < c->lifetime_tsc)
+			continue;
+		if (nc->n_req != 0 && now - nc->last_req_tsc < c->retry_tsc)
+			continue;
+		if (nc->n_req >= SSR_ARP_MAX_TRIES) {
+			/* stale and unanswered: forget it; the next packet asks again */
+			ssr_neigh_set(t, s, NULL);
+			nc->n_req = 0;
+		} else {
+			/* still in use meanwhile: confirm it */
+			send_request(c, s, now);
+		}
+	}
+}
+
+int
+ssr_control_init(struct ssr_control *c, struct ssr_router *r)
+{
+	const struct ssr_config *cfg = r->cfg;
+	unsigned int i;
+
+	memset(c, 0, sizeof(*c));
+	c->r = r;
+	c->retry_tsc = r->tsc_hz * cfg->arp.retry_ms / 1000;
+	c->lifetime_tsc = r->tsc_hz * cfg->arp.lifetime_ms / 1000;
+	c->scan_tsc = r->tsc_hz * SSR_ARP_SCAN_US / 1000000;
+	for (i = 0; i < cfg->n_neighbors; i++) {
+		rte_be32_t ip = rte_cpu_to_be_32(cfg->neighbors[i].ip);
+		struct rte_ether_addr mac;
+		int port = ssr_connected_port(r, ip);
+		int s;
+
+		if (port < 0)
+			return -EINVAL; /* the config loader guarantees a subnet */
+		s = ssr_neigh_get(r->neigh, ip, port);
+		if (s < 0)
+			return s;
+		memcpy(mac.addr_bytes, cfg->neighbors[i].mac, RTE_ETHER_ADDR_LEN);
+		ssr_neigh_set(r->neigh, s, &mac);
+		r->neigh->ctl[s].is_static = true;
+	}
+	return 0;
+}
+
+static unsigned int
+take_ring(struct ssr_control *c, uint64_t now)
+{
+	struct rte_mbuf *pkts[CTL_BURST];
+	unsigned int n, i;
+
+	n = rte_ring_sc_dequeue_burst(c->r->ctl_ring, (void **)pkts, CTL_BURST, NULL);
+	if (n == 0)
+		return 0;
+	ssr_count(&c->stats, SSR_CNT_FROM_WORKERS, n);
+	for (i = 0; i < n; i++) {
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[i],
+				struct rte_ether_hdr *);
+
+		if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
+			ctl_arp(c, pkts[i], now);
+		else
+			ctl_miss(c, pkts[i], now);
+	}
+	return n;
+}
+
+unsigned int
+ssr_control_poll(struct ssr_control *c)
+{
+	uint64_t now = rte_rdtsc();
+	unsigned int n = take_ring(c, now);
+
+	if (now - c->last_scan >= c->scan_tsc) {
+		scan(c, now);
+		c->last_scan = now;
+	}
+	return n;
+}
+
+void
+ssr_control_finish(struct ssr_control *c)
+{
+	struct ssr_neigh *t = c->r->neigh;
+	uint32_t i;
+
+	while (take_ring(c, rte_rdtsc()) != 0)
+		;
+	for (i = 0; i < t->n_used; i++)
+		drop_pending(c, t->used[i], SSR_DROP_SHUTDOWN);
+}

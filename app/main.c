@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The serval-sr authors
+ */
+
+/*
+ * serval-sr [EAL options] -- -c <config.yaml> [--check] [--exit-on-idle <ms>]
+ *
+ * Wiring only: options, config, EAL, ports, workers, control loop, orderly
+ * shutdown. The main lcore is the control lcore; every other EAL lcore runs
+ * a worker. With a single lcore (-l 0) the main lcore runs the worker loop
+ * and the control duties interleaved: a control pass after every worker pass
+ * that received nothing, and at least every SSR_CONTROL_PERIOD_US otherwise.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include "config.h"
+#include "control.h"
+#include "neigh.h"
+#include "ports.h"
+#include "router.h"
+#include "stats.h"
+#include "worker.h"
+
+RTE_LOG_REGISTER(ssr_logtype_main, user.serval.main, INFO);
+#define MLOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, ssr_logtype_main, "serval-sr: " fmt "\n", \
+			##__VA_ARGS__)
+
+/* Single-lcore mode: longest gap between control passes under load. */
+#define SSR_CONTROL_PERIOD_US 100
+/* Control lcore with nothing to do naps this long (it owns no queue). */
+#define SSR_CONTROL_NAP_US 20
+
+_Static_assert(RTE_MAX_ETHPORTS > SSR_CFG_MAX_PORT_ID,
+		"config port ids must fit DPDK's port table");
+
+int ssr_stop_flag;
+
+struct ssr_opts {
+	const char *config;
+	bool check;
+	uint64_t idle_ms;
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	ssr_request_stop();
+}
+
+static void
+usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"usage: %s [EAL options] -- -c <config.yaml> [options]\n"
+		"  -c, --config FILE      service map (see config/README.md)\n"
+		"      --check            validate FILE, print every error, exit\n"
+		"                         (0 = valid; needs no EAL options)\n"
+		"      --exit-on-idle MS  stop once no packet arrived for MS ms after\n"
+		"                         at least one did (pcap replay, demos, tests)\n"
+		"  -h, --help             this text\n"
+		"SIGINT/SIGTERM stop the router cleanly and print its counters.\n",
+		prog);
+}
+
+/* Parse the options after "--". Returns 0, 1 for --help, -1 on error. */
+static int
+parse_opts(int argc, char **argv, struct ssr_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "exit-on-idle", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		char *end;
+
+		switch (opt) {
+		case 'c':
+			if (o->config != NULL) {
+				fprintf(stderr, "%s: -c given twice\n", argv[0]);
+				return -1;
+			}
+			o->config = optarg;
+			break;
+		case 'k':
+			o->check = true;
+			break;
+		case 'i':
+			errno = 0;
+			o->idle_ms = strtoull(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' ||
+					errno != 0 || o->idle_ms == 0 || o->idle_ms > 86400000) {
+				fprintf(stderr, "%s: --exit-on-idle: '%s' is not 1..86400000 ms\n",
+						argv[0], optarg);
+				return -1;
+			}
+			break;
+		case 'h':
+			return 1;
+		default:
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", argv[0], argv[optind]);
+		return -1;
+	}
+	if (o->config == NULL) {
+		fprintf(stderr, "%s: -c <config.yaml> is required\n", argv[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static struct ssr_config *
+load_config(const char *path)
+{
+	struct ssr_config_errors errs;
+	struct ssr_config *cfg;
+	unsigned int i;
+
+	cfg = ssr_config_load_file(path, &errs);
+	for (i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	if (errs.truncated)
+		fprintf(stderr, "%s: too many errors; only the first %u are shown\n",
+				path, SSR_CFG_MAX_ERRORS);
+	if (cfg == NULL && errno == ENOMEM)
+		fprintf(stderr, "%s: out of memory\n", path);
+	ssr_config_errors_free(&errs);
+	return cfg;
+}
+
+/* Keys the config accepts that this build does not serve yet: say so. */
+static void
+warn_inactive(const struct ssr_config *cfg)
+{
+	if (cfg->mgmt.enabled)
+		MLOG(WARNING, "%s: 'management' is set but this build has no "
+				"management socket yet; %s is not created",
+				cfg->source, cfg->mgmt.socket);
+	if (cfg->registration.enabled)
+		MLOG(WARNING, "%s: 'registration' is set but this build does not "
+				"serve in-band registration yet", cfg->source);
+}
+
+static uint64_t
+total_rx(const struct ssr_router *r)
+{
+	uint64_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < r->n_workers; i++)
+		n += ssr_stats_read(&r->workers[i]->stats, SSR_CNT_RX);
+	return n;
+}
+
+struct idle_state {
+	uint64_t limit_tsc;
+	uint64_t last_rx;
+	uint64_t last_change;
+};
+
+static void
+idle_check(struct ssr_router *r, struct idle_state *s, uint64_t now)
+{
+	uint64_t rx;
+
+	if (s->limit_tsc == 0)
+		return;
+	rx = total_rx(r);
+	if (rx != s->last_rx) {
+		s->last_rx = rx;
+		s->last_change = now;
+	} else if (rx != 0 && now - s->last_change >= s->limit_tsc) {
+		MLOG(INFO, "no packet for --exit-on-idle after %" PRIu64
+				" received: stopping", rx);
+		ssr_request_stop();
+	}
+}
+
+static void
+print_counters(struct ssr_router *r, const struct ssr_control *ctl, FILE *f)
+{
+	struct ssr_stats sum;
+	unsigned int i;
+	char title[64];
+
+	memset(&sum, 0, sizeof(sum));
+	ssr_ports_print_stats(r, f);
+	for (i = 0; i < r->n_workers; i++) {
+		snprintf(title, sizeof(title), "worker %u (lcore %u)", i,
+				r->workers[i]->lcore);
+		ssr_stats_print(f, title, &r->workers[i]->stats);
+		ssr_stats_add(&sum, &r->workers[i]->stats);
+	}
+	snprintf(title, sizeof(title), "control (lcore %u)", rte_get_main_lcore());
+	ssr_stats_print(f, title, &ctl->stats);
+	ssr_stats_add(&sum, &ctl->stats);
+	ssr_stats_print(f, "total", &sum);
+	fprintf(f, "invariant: rx %" PRIu64 " + generated %" PRIu64 " == tx %" PRIu64
+			" + consumed %" PRIu64 " + dropped %" PRIu64 ": %s\n",
+			sum.cnt[SSR_CNT_RX], sum.cnt[SSR_CNT_GENERATED], sum.cnt[SSR_CNT_TX],
+			sum.cnt[SSR_CNT_CONSUMED], ssr_stats_dropped(&sum),
+			ssr_stats_balanced(&sum) ? "ok" : "VIOLATED");
+	fflush(f);
+}
+
+static int
+setup_workers(struct ssr_router *r)
+{
+	unsigned int lcores[SSR_MAX_WORKERS], n = 0, l, i;
+	int socket = rte_socket_id();
+	size_t sz;
+
+	RTE_LCORE_FOREACH_WORKER(l) {
+		if (n == SSR_MAX_WORKERS) {
+			MLOG(WARNING, "more than %u worker lcores; lcore %u idles",
+					SSR_MAX_WORKERS, l);
+			continue;
+		}
+		lcores[n++] = l;
+	}
+	if (n == 0) {
+		lcores[n++] = rte_get_main_lcore();
+		MLOG(INFO, "one lcore: the main lcore runs the worker loop and "
+				"the control duties interleaved");
+	}
+	r->n_workers = n;
+	sz = rte_rcu_qsbr_get_memsize(n);
+	r->qsv = rte_zmalloc_socket("ssr_qsbr", sz, RTE_CACHE_LINE_SIZE, socket);
+	if (r->qsv == NULL || rte_rcu_qsbr_init(r->qsv, n) != 0) {
+		MLOG(ERR, "cannot create the QSBR variable");
+		return -ENOMEM;
+	}
+	r->ctl_ring = rte_ring_create("ssr_ctl", SSR_CONTROL_RING_SIZE, socket,
+			RING_F_SC_DEQ);
+	if (r->ctl_ring == NULL) {
+		MLOG(ERR, "cannot create the control ring: %s", rte_strerror(rte_errno));
+		return -rte_errno;
+	}
+	/* ports need the worker count; workers need the ports' queue map */
+	i = ssr_ports_init(r);
+	if ((int)i != 0)
+		return (int)i;
+	for (i = 0; i < n; i++) {
+		r->workers[i] = ssr_worker_create(r, i, lcores[i]);
+		if (r->workers[i] == NULL) {
+			MLOG(ERR, "worker %u: %s", i, rte_strerror(rte_errno));
+			return -rte_errno;
+		}
+		if (rte_rcu_qsbr_thread_register(r->qsv, i) != 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static void
+run(struct ssr_router *r, struct ssr_control *ctl, uint64_t idle_ms)
+{
+	struct idle_state idle = {
+		.limit_tsc = r->tsc_hz / 1000 * idle_ms,
+		.last_change = rte_rdtsc(),
+	};
+	unsigned int i;
+
+	if (r->n_workers == 1 && r->workers[0]->lcore == rte_get_main_lcore()) {
+		struct ssr_worker *w = r->workers[0];
+		uint64_t period = r->tsc_hz / 1000000 * SSR_CONTROL_PERIOD_US;
+		uint64_t last = 0;
+
+		rte_rcu_qsbr_thread_online(r->qsv, w->qs_id);
+		while (!ssr_stop_requested()) {
+			unsigned int n = ssr_worker_poll(w);
+			uint64_t now = rte_rdtsc();
+
+			if (n == 0 || now - last >= period) {
+				ssr_control_poll(ctl);
+				idle_check(r, &idle, now);
+				last = now;
+			}
+		}
+		rte_rcu_qsbr_thread_offline(r->qsv, w->qs_id);
+		return;
+	}
+	for (i = 0; i < r->n_workers; i++)
+		rte_eal_remote_launch(ssr_worker_main, r->workers[i], r->workers[i]->lcore);
+	while (!ssr_stop_requested()) {
+		if (ssr_control_poll(ctl) == 0)
+			rte_delay_us_sleep(SSR_CONTROL_NAP_US);
+		idle_check(r, &idle, rte_rdtsc());
+	}
+	rte_eal_mp_wait_lcore();
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct ssr_router router;
+	struct ssr_router *r = &router;
+	struct ssr_control ctl;
+	struct ssr_config *cfg;
+	struct ssr_opts o;
+	struct sigaction sa;
+	char **app_argv;
+	int dd, app_argc, ret, i, status = EXIT_FAILURE;
+
+	for (dd = 1; dd < argc && strcmp(argv[dd], "--") != 0; dd++)
+		;
+	/* the application's options follow "--"; argv[0] stays the name */
+	app_argc = dd < argc ? argc - dd : 1;
+	app_argv = calloc(app_argc + 1, sizeof(*app_argv));
+	if (app_argv == NULL)
+		return EXIT_FAILURE;
+	app_argv[0] = argv[0];
+	for (i = 1; i < app_argc; i++)
+		app_argv[i] = argv[dd + i];
+	ret = parse_opts(app_argc, app_argv, &o);
+	free(app_argv);
+	if (ret != 0) {
+		usage(ret > 0 ? stdout : stderr, argv[0]);
+		return ret > 0 ? EXIT_SUCCESS : 2;
+	}
+
+	cfg = load_config(o.config);
+	if (cfg == NULL)
+		return EXIT_FAILURE;
+	if (o.check) {
+		printf("%s: OK (%u port(s), %u service rule(s))\n", o.config,
+				cfg->n_ports, cfg->n_services);
+		ssr_config_free(cfg);
+		return EXIT_SUCCESS;
+	}
+
+	ret = rte_eal_init(dd, argv);
+	if (ret < 0) {
+		fprintf(stderr, "%s: EAL init failed: %s\n", argv[0],
+				rte_strerror(rte_errno));
+		ssr_config_free(cfg);
+		return EXIT_FAILURE;
+	}
+	warn_inactive(cfg);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	r->cfg = cfg;
+	r->sal_proto = cfg->sal_ip_protocol;
+	r->has_gateway = cfg->has_gateway;
+	r->gateway = rte_cpu_to_be_32(cfg->gateway);
+	r->tsc_hz = rte_get_tsc_hz();
+	r->drain_tsc = (r->tsc_hz + 999999) / 1000000 * SSR_TX_DRAIN_US;
+	r->neigh = ssr_neigh_create(rte_socket_id(), cfg->arp.queue);
+	if (r->neigh == NULL) {
+		MLOG(ERR, "cannot allocate the neighbour table");
+		goto out;
+	}
+	if (setup_workers(r) != 0)
+		goto out;
+	if (ssr_control_init(&ctl, r) != 0) {
+		MLOG(ERR, "cannot install the static neighbours");
+		goto out;
+	}
+	MLOG(INFO, "%s: %u port(s), %u worker(s), %u service rule(s); running",
+			cfg->source, r->n_ports, r->n_workers, cfg->n_services);
+
+	run(r, &ctl, o.idle_ms);
+
+	/* orderly shutdown: workers have left their loops */
+	ssr_control_finish(&ctl);
+	for (i = 0; i < (int)r->n_workers; i++)
+		if (ssr_worker_finish(r->workers[i]) != 0)
+			MLOG(WARNING, "worker %d: inbox not empty at shutdown", i);
+	print_counters(r, &ctl, stdout);
+	status = EXIT_SUCCESS;
+out:
+	ssr_ports_close(r);
+	for (i = 0; i < (int)r->n_workers; i++)
+		ssr_worker_free(r->workers[i]);
+	rte_ring_free(r->ctl_ring);
+	rte_free(r->qsv);
+	ssr_neigh_free(r->neigh);
+	ssr_ports_free_pools(r);
+	ssr_config_free(cfg);
+	rte_eal_cleanup();
+	return status;
+}

@@ -1,0 +1,495 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The serval-sr authors
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "neigh.h"
+#include "worker.h"
+
+/* What stage 1 decided for a packet. */
+enum ssr_class {
+	SSR_C_DROP,
+	SSR_C_ARP,
+	SSR_C_LOCAL,
+	SSR_C_FWD,
+};
+
+static void
+tx_error_cb(struct rte_mbuf **unsent, uint16_t count, void *userdata)
+{
+	struct ssr_worker *w = userdata;
+
+	ssr_drop(&w->stats, SSR_DROP_TX_FULL, count);
+	rte_pktmbuf_free_bulk(unsent, count);
+}
+
+struct ssr_worker *
+ssr_worker_create(struct ssr_router *r, unsigned int idx, unsigned int lcore)
+{
+	int socket = rte_lcore_to_socket_id(lcore);
+	char name[RTE_RING_NAMESIZE];
+	struct ssr_worker *w;
+	unsigned int i, q;
+
+	w = rte_zmalloc_socket("ssr_worker", sizeof(*w), RTE_CACHE_LINE_SIZE, socket);
+	if (w == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	w->idx = idx;
+	w->lcore = lcore;
+	w->r = r;
+	for (i = 0; i < r->n_ports; i++) {
+		const struct ssr_port *p = &r->port[i];
+
+		w->txq[i] = -1;
+		for (q = 0; q < p->nb_queues; q++) {
+			if (p->rxq_worker[q] == idx)
+				w->rxq[w->n_rxq++] = (struct ssr_rxq){
+					.port_id = p->port_id, .queue = q, .pidx = i };
+			if (p->txq_owner[q] == idx)
+				w->txq[i] = q;
+		}
+		w->tx_owner[i] = ssr_tx_owner(r, i, idx);
+		w->txb[i] = rte_zmalloc_socket("ssr_txb",
+				RTE_ETH_TX_BUFFER_SIZE(SSR_BURST), 0, socket);
+		if (w->txb[i] == NULL)
+			goto fail;
+		rte_eth_tx_buffer_init(w->txb[i], SSR_BURST);
+		rte_eth_tx_buffer_set_err_callback(w->txb[i], tx_error_cb, w);
+	}
+	snprintf(name, sizeof(name), "ssr_inbox_%u", idx);
+	w->inbox = rte_ring_create(name, SSR_INBOX_SIZE, socket, RING_F_SC_DEQ);
+	if (w->inbox == NULL)
+		goto fail;
+	w->qs_id = idx;
+	return w;
+fail:
+	ssr_worker_free(w);
+	if (rte_errno == 0)
+		rte_errno = ENOMEM;
+	return NULL;
+}
+
+void
+ssr_worker_free(struct ssr_worker *w)
+{
+	unsigned int i;
+
+	if (w == NULL)
+		return;
+	rte_ring_free(w->inbox);
+	for (i = 0; i < SSR_CFG_MAX_PORTS; i++)
+		rte_free(w->txb[i]);
+	rte_free(w);
+}
+
+void
+ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
+{
+	struct ssr_router *r = w->r;
+
+	if (likely(w->txq[pidx] >= 0)) {
+		uint16_t sent = rte_eth_tx_buffer(r->port[pidx].port_id, w->txq[pidx],
+				w->txb[pidx], m);
+
+		if (sent != 0)
+			ssr_count(&w->stats, SSR_CNT_TX, sent);
+		return;
+	}
+	/* this worker has no TX queue on the port: the owner sends it */
+	m->port = pidx;
+	if (unlikely(rte_ring_mp_enqueue(r->workers[w->tx_owner[pidx]]->inbox, m) != 0)) {
+		ssr_drop(&w->stats, SSR_DROP_HANDOFF_FULL, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ssr_count(&w->stats, SSR_CNT_HANDOFF_OUT, 1);
+}
+
+static void
+flush_all(struct ssr_worker *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < w->r->n_ports; i++) {
+		uint16_t sent;
+
+		if (w->txq[i] < 0)
+			continue;
+		sent = rte_eth_tx_buffer_flush(w->r->port[i].port_id, w->txq[i],
+				w->txb[i]);
+		if (sent != 0)
+			ssr_count(&w->stats, SSR_CNT_TX, sent);
+	}
+}
+
+static bool
+is_router_addr(const struct ssr_router *r, rte_be32_t a)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->n_ports; i++)
+		if (r->port[i].addr == a)
+			return true;
+	return false;
+}
+
+/* Broadcast or multicast destinations are never forwarded. */
+static bool
+is_bcast_or_mcast(const struct ssr_router *r, rte_be32_t a)
+{
+	unsigned int i;
+
+	if ((rte_be_to_cpu_32(a) >> 28) >= 0xe) /* 224/4 multicast, 240/4 class E */
+		return true;
+	for (i = 0; i < r->n_ports; i++)
+		if (r->port[i].bcast == a && r->port[i].mask != RTE_BE32(0xffffffff))
+			return true;
+	return false;
+}
+
+static bool
+is_martian_src(const struct ssr_router *r, rte_be32_t a)
+{
+	uint32_t h = rte_be_to_cpu_32(a);
+
+	return h == 0 || (h >> 28) >= 0xe || (h >> 24) == 127 || is_router_addr(r, a);
+}
+
+/* Stage 1: L2 and IPv4 checks. Sets *reason for SSR_C_DROP. */
+static enum ssr_class
+classify(struct ssr_worker *w, const struct ssr_port *p, struct rte_mbuf *m,
+		enum ssr_drop_reason *reason)
+{
+	const struct ssr_router *r = w->r;
+	struct rte_ether_hdr *eth;
+	struct rte_ipv4_hdr *ip;
+	uint16_t len = rte_pktmbuf_data_len(m), hl, tot;
+	bool bcast = false;
+
+	if (unlikely(len < sizeof(*eth) || m->nb_segs != 1)) {
+		*reason = SSR_DROP_RUNT;
+		return SSR_C_DROP;
+	}
+	eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	if (!rte_is_same_ether_addr(&eth->dst_addr, &p->mac)) {
+		if (rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+			bcast = true;
+		} else if (rte_is_multicast_ether_addr(&eth->dst_addr)) {
+			*reason = SSR_DROP_L2_MULTICAST;
+			return SSR_C_DROP;
+		} else {
+			*reason = SSR_DROP_OTHER_HOST;
+			return SSR_C_DROP;
+		}
+	}
+	if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
+		return SSR_C_ARP;
+	if (unlikely(eth->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4))) {
+		*reason = SSR_DROP_ETHERTYPE;
+		return SSR_C_DROP;
+	}
+	if (unlikely(bcast)) {
+		*reason = SSR_DROP_IP_BROADCAST;
+		return SSR_C_DROP;
+	}
+	len -= sizeof(*eth);
+	ip = (struct rte_ipv4_hdr *)(eth + 1);
+	if (unlikely(len < sizeof(*ip))) {
+		*reason = SSR_DROP_IP_MALFORMED;
+		return SSR_C_DROP;
+	}
+	hl = (ip->version_ihl & 0x0f) * 4;
+	tot = rte_be_to_cpu_16(ip->total_length);
+	if (unlikely((ip->version_ihl >> 4) != 4 || hl < sizeof(*ip) || hl > len ||
+			tot < hl || tot > len)) {
+		*reason = SSR_DROP_IP_MALFORMED;
+		return SSR_C_DROP;
+	}
+	switch (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+	case RTE_MBUF_F_RX_IP_CKSUM_GOOD:
+		break;
+	case RTE_MBUF_F_RX_IP_CKSUM_BAD:
+		*reason = SSR_DROP_IP_CHECKSUM;
+		return SSR_C_DROP;
+	default:
+		/* the sum over a valid header, its checksum included, is 0xffff */
+		if (unlikely(rte_raw_cksum(ip, hl) != 0xffff)) {
+			*reason = SSR_DROP_IP_CHECKSUM;
+			return SSR_C_DROP;
+		}
+	}
+	/* Ethernet pads short frames: the IP datagram ends at total_length */
+	if (tot < len)
+		rte_pktmbuf_trim(m, len - tot);
+	if (unlikely(is_martian_src(r, ip->src_addr))) {
+		*reason = SSR_DROP_IP_MARTIAN;
+		return SSR_C_DROP;
+	}
+	if (is_router_addr(r, ip->dst_addr))
+		return SSR_C_LOCAL;
+	if (unlikely(is_bcast_or_mcast(r, ip->dst_addr))) {
+		*reason = SSR_DROP_IP_BROADCAST;
+		return SSR_C_DROP;
+	}
+	return SSR_C_FWD;
+}
+
+/* ICMP echo request to a router address: answer in place. */
+static void
+local_icmp(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	uint16_t hl = (ip->version_ihl & 0x0f) * 4;
+	uint16_t ilen = rte_be_to_cpu_16(ip->total_length) - hl;
+	struct rte_icmp_hdr *icmp = (struct rte_icmp_hdr *)((uint8_t *)ip + hl);
+	rte_be32_t a;
+
+	if (unlikely(ilen < sizeof(*icmp) || rte_raw_cksum(icmp, ilen) != 0xffff)) {
+		ssr_drop(&w->stats, SSR_DROP_ICMP_MALFORMED, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
+		/* only echo is served; errors and replies to us end here */
+		ssr_drop(&w->stats, SSR_DROP_LOCAL_PROTO, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+	icmp->icmp_cksum = ssr_cksum_adjust(icmp->icmp_cksum,
+			RTE_BE16(RTE_IP_ICMP_ECHO_REQUEST << 8),
+			RTE_BE16(RTE_IP_ICMP_ECHO_REPLY << 8));
+	a = ip->src_addr;
+	ip->src_addr = ip->dst_addr;
+	ip->dst_addr = a;
+	ip->time_to_live = 64;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = (uint16_t)~rte_raw_cksum(ip, hl);
+	/* answer the L2 sender: the request came from it, no ARP needed */
+	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+	rte_ether_addr_copy(&w->r->port[pidx].mac, &eth->src_addr);
+	ssr_count(&w->stats, SSR_CNT_ICMP_ECHO_REPLIED, 1);
+	ssr_worker_tx(w, pidx, m);
+}
+
+static void
+local_sal(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
+{
+	(void)pidx;
+	ssr_drop(&w->stats, SSR_DROP_SAL_UNSUPPORTED, 1);
+	rte_pktmbuf_free(m);
+}
+
+static void
+local_packet(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
+{
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+			sizeof(struct rte_ether_hdr));
+
+	if (unlikely(ip->fragment_offset &
+				RTE_BE16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))) {
+		/* no reassembly at the router */
+		ssr_drop(&w->stats, SSR_DROP_LOCAL_FRAGMENT, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (ip->next_proto_id == IPPROTO_ICMP)
+		local_icmp(w, pidx, m);
+	else if (ip->next_proto_id == w->r->sal_proto)
+		local_sal(w, pidx, m);
+	else {
+		ssr_drop(&w->stats, SSR_DROP_LOCAL_PROTO, 1);
+		rte_pktmbuf_free(m);
+	}
+}
+
+/* Hand a packet to the control lcore; counted either way. */
+static void
+to_control(struct ssr_worker *w, struct rte_mbuf *m)
+{
+	if (unlikely(rte_ring_mp_enqueue(w->r->ctl_ring, m) != 0)) {
+		ssr_drop(&w->stats, SSR_DROP_CONTROL_RING_FULL, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ssr_count(&w->stats, SSR_CNT_TO_CONTROL, 1);
+}
+
+/*
+ * Transit IPv4: route, decrement TTL, fix the checksum incrementally, fill
+ * in the MACs, send. No ICMP errors are generated (time exceeded, net
+ * unreachable): such packets are dropped and counted.
+ */
+static void
+forward_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
+{
+	const struct ssr_router *r = w->r;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+		rte_be32_t nh;
+		uint16_t old;
+		int out;
+
+		if (i + SSR_PREFETCH_OFFSET < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SSR_PREFETCH_OFFSET], void *));
+		if (unlikely(ip->time_to_live <= 1)) {
+			ssr_drop(&w->stats, SSR_DROP_TTL_EXPIRED, 1);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		out = ssr_route(r, ip->dst_addr, &nh);
+		if (unlikely(out < 0)) {
+			ssr_drop(&w->stats, SSR_DROP_NO_ROUTE, 1);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		old = *(uint16_t *)&ip->time_to_live; /* TTL and protocol share a word */
+		ip->time_to_live--;
+		ip->hdr_checksum = ssr_cksum_adjust(ip->hdr_checksum, old,
+				*(uint16_t *)&ip->time_to_live);
+		if (unlikely(!ssr_neigh_lookup(r->neigh, nh, &eth->dst_addr))) {
+			/* the control lcore holds it until ARP answers */
+			m->port = out;
+			m->hash.usr = nh;
+			to_control(w, m);
+			continue;
+		}
+		rte_ether_addr_copy(&r->port[out].mac, &eth->src_addr);
+		ssr_count(&w->stats, SSR_CNT_FORWARDED, 1);
+		ssr_worker_tx(w, out, m);
+	}
+}
+
+static void
+process_burst(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf **pkts,
+		unsigned int n)
+{
+	const struct ssr_port *p = &w->r->port[pidx];
+	struct rte_mbuf *fwd[SSR_BURST], *local[SSR_BURST], *drop[SSR_BURST];
+	unsigned int n_fwd = 0, n_local = 0, n_drop = 0, i;
+
+	for (i = 0; i < n && i < SSR_PREFETCH_OFFSET; i++)
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+	for (i = 0; i < n; i++) {
+		enum ssr_drop_reason reason = SSR_DROP_MAX;
+		struct rte_mbuf *m = pkts[i];
+
+		if (i + SSR_PREFETCH_OFFSET < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SSR_PREFETCH_OFFSET], void *));
+		switch (classify(w, p, m, &reason)) {
+		case SSR_C_FWD:
+			fwd[n_fwd++] = m;
+			break;
+		case SSR_C_LOCAL:
+			local[n_local++] = m;
+			break;
+		case SSR_C_ARP:
+			m->port = pidx;
+			to_control(w, m);
+			break;
+		default:
+			ssr_drop(&w->stats, reason, 1);
+			drop[n_drop++] = m;
+			break;
+		}
+	}
+	if (n_drop != 0)
+		rte_pktmbuf_free_bulk(drop, n_drop);
+	for (i = 0; i < n_local; i++)
+		local_packet(w, pidx, local[i]);
+	if (n_fwd != 0)
+		forward_burst(w, fwd, n_fwd);
+}
+
+static void
+drain_inbox(struct ssr_worker *w)
+{
+	struct rte_mbuf *pkts[SSR_BURST];
+	unsigned int n, i;
+
+	n = rte_ring_sc_dequeue_burst(w->inbox, (void **)pkts, SSR_BURST, NULL);
+	if (n == 0)
+		return;
+	ssr_count(&w->stats, SSR_CNT_HANDOFF_IN, n);
+	for (i = 0; i < n; i++) {
+		uint16_t pidx = pkts[i]->port;
+
+		if (unlikely(pidx >= w->r->n_ports || w->txq[pidx] < 0)) {
+			/* cannot happen: senders pick the owner of a queue */
+			ssr_drop(&w->stats, SSR_DROP_HANDOFF_FULL, 1);
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		ssr_worker_tx(w, pidx, pkts[i]);
+	}
+}
+
+unsigned int
+ssr_worker_poll(struct ssr_worker *w)
+{
+	struct rte_mbuf *pkts[SSR_BURST];
+	unsigned int i, total = 0;
+	uint64_t now;
+
+	for (i = 0; i < w->n_rxq; i++) {
+		const struct ssr_rxq *q = &w->rxq[i];
+		uint16_t n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SSR_BURST);
+
+		if (n == 0)
+			continue;
+		ssr_count(&w->stats, SSR_CNT_RX, n);
+		process_burst(w, q->pidx, pkts, n);
+		total += n;
+	}
+	drain_inbox(w);
+	now = rte_rdtsc();
+	if (total == 0 || now - w->last_drain > w->r->drain_tsc) {
+		flush_all(w);
+		w->last_drain = now;
+	}
+	/* bottom of the loop: no table pointer survives this line */
+	rte_rcu_qsbr_quiescent(w->r->qsv, w->qs_id);
+	return total;
+}
+
+int
+ssr_worker_main(void *arg)
+{
+	struct ssr_worker *w = arg;
+
+	rte_rcu_qsbr_thread_online(w->r->qsv, w->qs_id);
+	while (likely(!ssr_stop_requested()))
+		ssr_worker_poll(w);
+	rte_rcu_qsbr_thread_offline(w->r->qsv, w->qs_id);
+	return 0;
+}
+
+unsigned int
+ssr_worker_finish(struct ssr_worker *w)
+{
+	unsigned int rounds;
+
+	for (rounds = 0; rounds < SSR_INBOX_SIZE && rte_ring_count(w->inbox) != 0;
+			rounds++)
+		drain_inbox(w);
+	flush_all(w);
+	return rte_ring_count(w->inbox);
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The serval-sr authors
+ */
+
+/**
+ * @file
+ * The per-lcore data path: RX burst -> parse/classify -> per-class stages
+ * (ARP to the control lcore, ICMP echo, transit forwarding, SAL) -> buffered
+ * TX with a TSC drain -> quiescent state report.
+ *
+ * mbuf conventions between lcores: whenever a packet is handed to another
+ * lcore (control ring, TX hand-off inbox), m->port holds a *port index* into
+ * r->port[] (not a DPDK port id), and for a next-hop miss m->hash.usr holds
+ * the next hop (network order).
+ */
+
+#ifndef SSR_WORKER_H
+#define SSR_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ethdev.h>
+#include <rte_ring.h>
+
+#include "router.h"
+#include "stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** An RX queue a worker polls. */
+struct ssr_rxq {
+	uint16_t port_id;
+	uint16_t queue;
+	uint8_t pidx;   /**< index into r->port[] */
+};
+
+/** One worker; cache-aligned, written only by its lcore while running. */
+struct ssr_worker {
+	unsigned int idx;                 /**< [I] 0..n_workers-1 */
+	unsigned int lcore;               /**< [I] */
+	struct ssr_router *r;             /**< [I] */
+	unsigned int n_rxq;               /**< [I] */
+	struct ssr_rxq rxq[SSR_CFG_MAX_PORTS]; /**< [I] at most one per port */
+	int16_t txq[SSR_CFG_MAX_PORTS];   /**< [I] own TX queue per port, or -1 */
+	uint16_t tx_owner[SSR_CFG_MAX_PORTS]; /**< [I] hand-off target if txq < 0 */
+	struct rte_eth_dev_tx_buffer *txb[SSR_CFG_MAX_PORTS]; /**< [W] */
+	struct rte_ring *inbox;           /**< MP/SC: packets for our TX queues */
+	uint64_t last_drain;              /**< [W] TSC of the last TX flush */
+	unsigned int qs_id;               /**< [I] QSBR thread id */
+	struct ssr_stats stats;           /**< [W] */
+} __rte_cache_aligned;
+
+/**
+ * Allocate worker @p idx for @p lcore: TX buffers, inbox, queue lists from
+ * r->port[]. Main lcore, before launch.
+ *
+ * @return
+ *   The worker, or NULL with rte_errno (ENOMEM, EEXIST for the ring name).
+ */
+struct ssr_worker *ssr_worker_create(struct ssr_router *r, unsigned int idx,
+		unsigned int lcore);
+
+/** Free a worker (after ssr_worker_finish()). NULL is a no-op. */
+void ssr_worker_free(struct ssr_worker *w);
+
+/**
+ * One pass: poll every RX queue once, process, drain the inbox, flush TX if
+ * due, report quiescence. The worker's own lcore (or the main lcore in
+ * single-lcore mode).
+ *
+ * @return
+ *   Packets received in this pass.
+ */
+unsigned int ssr_worker_poll(struct ssr_worker *w);
+
+/** lcore entry point: ssr_worker_poll() until a stop is requested. */
+int ssr_worker_main(void *arg);
+
+/**
+ * Send @p m out of port index @p pidx: our TX buffer, or the owner's inbox.
+ * Owning lcore only.
+ */
+void ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m);
+
+/**
+ * After the worker's lcore has returned: move everything left in its inbox
+ * to the TX buffers and flush them. Main lcore.
+ *
+ * @return
+ *   Packets still in the inbox afterwards (non-zero only if a peer keeps
+ *   enqueuing).
+ */
+unsigned int ssr_worker_finish(struct ssr_worker *w);
+
+/**
+ * Adjust an Internet checksum (network order) for a 16-bit word changed
+ * from @p old to @p new (both network order), as RFC 1624 eqn. 3.
+ */
+static inline uint16_t
+ssr_cksum_adjust(uint16_t ck, uint16_t old, uint16_t new)
+{
+	uint32_t s = (uint16_t)~rte_be_to_cpu_16(ck) +
+		(uint16_t)~rte_be_to_cpu_16(old) + rte_be_to_cpu_16(new);
+
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return rte_cpu_to_be_16((uint16_t)~s);
+}
+
+/** As ssr_cksum_adjust() for a 32-bit field (e.g. an IPv4 address). */
+static inline uint16_t
+ssr_cksum_adjust32(uint16_t ck, uint32_t old, uint32_t new)
+{
+	ck = ssr_cksum_adjust(ck, (uint16_t)old, (uint16_t)new);
+	return ssr_cksum_adjust(ck, (uint16_t)(old >> 16), (uint16_t)(new >> 16));
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SSR_WORKER_H */
