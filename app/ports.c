@@ -173,25 +173,34 @@ start_port(struct ssr_router *r, unsigned int i, const struct ssr_cfg_port *cp,
 			return ret;
 		}
 	}
-	if (cp->has_mac) {
-		struct rte_ether_addr mac;
-
-		memcpy(mac.addr_bytes, cp->mac, RTE_ETHER_ADDR_LEN);
-		ret = rte_eth_dev_default_mac_addr_set(p->port_id, &mac);
-		if (ret != 0) {
-			PLOG(ERR, "port %u: cannot set MAC: %s", p->port_id, strerror(-ret));
-			return ret;
-		}
-	}
 	ret = rte_eth_macaddr_get(p->port_id, &p->mac);
 	if (ret != 0) {
 		PLOG(ERR, "port %u: cannot read MAC: %s", p->port_id, strerror(-ret));
 		return ret;
 	}
-	if (cp->has_mac && memcmp(p->mac.addr_bytes, cp->mac, RTE_ETHER_ADDR_LEN) != 0) {
-		PLOG(ERR, "port %u: the device did not take the configured MAC",
-				p->port_id);
-		return -ENOTSUP;
+	if (cp->has_mac) {
+		struct rte_ether_addr mac;
+
+		memcpy(mac.addr_bytes, cp->mac, RTE_ETHER_ADDR_LEN);
+		ret = rte_eth_dev_default_mac_addr_set(p->port_id, &mac);
+		if (ret == -ENOTSUP) {
+			/* e.g. net_pcap: take the MAC in software; the device must
+			 * then hand us every frame and the L2 filter picks ours */
+			ret = rte_eth_promiscuous_enable(p->port_id);
+			if (ret != 0) {
+				PLOG(ERR, "port %u: can neither set its MAC nor enter "
+						"promiscuous mode: %s", p->port_id,
+						strerror(-ret));
+				return ret;
+			}
+			PLOG(NOTICE, "port %u: the device keeps its MAC; using the "
+					"configured one in software (promiscuous mode)",
+					p->port_id);
+		} else if (ret != 0) {
+			PLOG(ERR, "port %u: cannot set MAC: %s", p->port_id, strerror(-ret));
+			return ret;
+		}
+		p->mac = mac;
 	}
 	ret = rte_eth_dev_start(p->port_id);
 	if (ret != 0) {

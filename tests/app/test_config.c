@@ -128,6 +128,8 @@ test_default_yaml(void **state)
 	assert_int_equal(cfg->ports[0].port_id, 0);
 	assert_int_equal(cfg->ports[0].addr, ip(192, 0, 2, 1));
 	assert_int_equal(cfg->ports[0].prefix_len, 24);
+	assert_true(cfg->ports[0].has_mac);
+	assert_int_equal(cfg->ports[0].mac[5], 0x01);
 	assert_true(cfg->has_gateway);
 	assert_int_equal(cfg->gateway, ip(192, 0, 2, 254));
 	assert_int_equal(cfg->n_neighbors, 2);
