@@ -388,7 +388,7 @@ flowtable_lookup_bulk(struct flowtable *ft, unsigned int worker,
 {
 	uint32_t idx[FLOWTABLE_BURST_MAX];
 	uint16_t own[FLOWTABLE_BURST_MAX];
-	uint64_t valid = 0, hits = 0, foreign = 0, m;
+	uint64_t valid = 0, hits = 0, mine = 0, foreign = 0, m;
 	struct ft_worker *wk;
 	uint32_t i;
 
@@ -410,40 +410,53 @@ flowtable_lookup_bulk(struct flowtable *ft, unsigned int worker,
 			rte_prefetch0(&ft->far[idx[i]]);
 	}
 
-	/* Stage 2: validate, copy out, account. */
+	/* Stage 2: validate and copy out. */
 	for (m = valid; m != 0; m &= m - 1) {
 		struct flowtable_result r;
-		struct ft_entry *e;
-		uint32_t len;
 
 		i = (uint32_t)__builtin_ctzll(m);
-		e = &ft->entries[idx[i]];
-		if (ft_read(e, rfids[i] & ~FLOWTABLE_RFID_INSTANCE_SIDE, &r, NULL) != 0)
+		if (ft_read(&ft->entries[idx[i]], rfids[i] & ~FLOWTABLE_RFID_INSTANCE_SIDE,
+				&r, NULL) != 0)
 			continue;
 		r.owner = own[i];
 		r.from_instance = (uint8_t)(rfids[i] & FLOWTABLE_RFID_INSTANCE_SIDE);
 		res[i] = r;
 		hits |= UINT64_C(1) << i;
-		len = pkt_len != NULL ? pkt_len[i] : 0;
-		if (own[i] == worker) {
-			/* relaxed stores: single writer; walk/expire read them */
-			__atomic_store_n(&e->pkts, e->pkts + 1, __ATOMIC_RELAXED);
-			__atomic_store_n(&e->bytes, e->bytes + len, __ATOMIC_RELAXED);
-			if (now > e->last_seen)
-				__atomic_store_n(&e->last_seen, now, __ATOMIC_RELAXED);
-		} else {
-			struct ft_far *f = &ft->far[idx[i]];
+		/* a mask, not a branch per packet: owners and foreigners mix
+		 * unpredictably within a burst */
+		mine |= (uint64_t)(own[i] == worker) << i;
+	}
 
-			/* relaxed RMW: several non-owners may add at once; only
-			 * the totals matter */
-			__atomic_fetch_add(&f->pkts, 1, __ATOMIC_RELAXED);
-			__atomic_fetch_add(&f->bytes, len, __ATOMIC_RELAXED);
-			/* relaxed load/store: a racing store may leave the other
-			 * worker's slightly older sample (documented) */
-			if (now > __atomic_load_n(&f->last_seen, __ATOMIC_RELAXED))
-				__atomic_store_n(&f->last_seen, now, __ATOMIC_RELAXED);
-			foreign++;
-		}
+	/* Stage 3: the owner's counters, plain single-writer stores. */
+	for (m = hits & mine; m != 0; m &= m - 1) {
+		struct ft_entry *e;
+
+		i = (uint32_t)__builtin_ctzll(m);
+		e = &ft->entries[idx[i]];
+		/* relaxed stores: single writer; walk/expire read them */
+		__atomic_store_n(&e->pkts, e->pkts + 1, __ATOMIC_RELAXED);
+		if (pkt_len != NULL)
+			__atomic_store_n(&e->bytes, e->bytes + pkt_len[i], __ATOMIC_RELAXED);
+		if (now > e->last_seen)
+			__atomic_store_n(&e->last_seen, now, __ATOMIC_RELAXED);
+	}
+
+	/* Stage 4: other workers' flows, through the foreign record. */
+	for (m = hits & ~mine; m != 0; m &= m - 1) {
+		struct ft_far *f;
+
+		i = (uint32_t)__builtin_ctzll(m);
+		f = &ft->far[idx[i]];
+		/* relaxed RMW: several non-owners may add at once; only the
+		 * totals matter */
+		__atomic_fetch_add(&f->pkts, 1, __ATOMIC_RELAXED);
+		if (pkt_len != NULL)
+			__atomic_fetch_add(&f->bytes, pkt_len[i], __ATOMIC_RELAXED);
+		/* relaxed load/store: a racing store may leave the other
+		 * worker's slightly older sample (documented) */
+		if (now > __atomic_load_n(&f->last_seen, __ATOMIC_RELAXED))
+			__atomic_store_n(&f->last_seen, now, __ATOMIC_RELAXED);
+		foreign++;
 	}
 
 	ft_stat_add(&wk->st.lookups, n);
@@ -469,8 +482,9 @@ ft_syn_find(const struct flowtable *ft, uint32_t w, uint32_t ip, uint32_t fid,
 		/* the owner reads its own [S]/[W] fields; client_ip is [A] and
 		 * must still be the SYN's address (no migration since) */
 		if ((e->ident & 1) == 0 && e->client_flowid == fid &&
-				ft->far[idx].syn_ip == ip && e->nonce == nonce &&
-				__atomic_load_n(&e->client_ip, __ATOMIC_RELAXED) == ip)
+				e->nonce == nonce &&
+				__atomic_load_n(&e->client_ip, __ATOMIC_RELAXED) == ip &&
+				ft->far[idx].syn_ip == ip) /* other cache line: last */
 			return s;
 		s = e->syn_next;
 	}
