@@ -23,6 +23,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "sal.h"
 
 /* Defaults, documented in config/README.md. */
 #define SSR_DEF_RX_DESC 512
@@ -500,63 +501,6 @@ static yaml_node_t *
 seq_item(struct cfg_ctx *c, const yaml_node_t *n, unsigned int i)
 {
 	return node_at(c, n->data.sequence.items.start[i]);
-}
-
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-int
-ssr_service_prefix_parse(const char *s, uint8_t id[SSR_CFG_SERVICE_ID_LEN],
-		uint16_t *bits, const char **why)
-{
-	const char *slash = strchr(s, '/');
-	size_t ndig, i;
-	unsigned long b;
-	char *end;
-
-	memset(id, 0, SSR_CFG_SERVICE_ID_LEN);
-	if (slash == NULL) {
-		*why = "needs a length: HEX/BITS (e.g. 00015b38/32)";
-		return -EINVAL;
-	}
-	ndig = slash - s;
-	if (ndig == 0 || ndig > 2 * SSR_CFG_SERVICE_ID_LEN) {
-		*why = "the serviceID needs 1..64 hex digits";
-		return -EINVAL;
-	}
-	for (i = 0; i < ndig; i++) {
-		int v = hexval(s[i]);
-
-		if (v < 0) {
-			*why = "the serviceID may hold hex digits only";
-			return -EINVAL;
-		}
-		id[i / 2] |= (i % 2 == 0) ? v << 4 : v;
-	}
-	errno = 0;
-	b = strtoul(slash + 1, &end, 10);
-	if (!isdigit((unsigned char)slash[1]) || *end != '\0' || errno != 0 ||
-			b > 8 * SSR_CFG_SERVICE_ID_LEN) {
-		*why = "the length must be 0..256 bits";
-		return -EINVAL;
-	}
-	for (i = b; i < 8 * SSR_CFG_SERVICE_ID_LEN; i++) {
-		if (id[i / 8] & (0x80 >> (i % 8))) {
-			*why = "bits are set beyond the prefix length";
-			return -EINVAL;
-		}
-	}
-	*bits = b;
-	return 0;
 }
 
 /* ---- sections ---- */
@@ -1156,14 +1100,15 @@ parse_services(struct cfg_ctx *c, yaml_node_t *n, struct ssr_config *cfg,
 		ok &= cfg_require(c, e, path, "prefix", v[0]);
 		ok &= cfg_require(c, e, path, "action", v[1]);
 		if (v[0] != NULL) {
-			const char *s, *why;
+			char why[SAL_ERRLEN];
+			const char *s;
 
 			path_key(kp, path, "prefix");
 			if (!cfg_string(c, v[0], kp, "a serviceID prefix (HEX/BITS)", &s)) {
 				ok = false;
-			} else if (ssr_service_prefix_parse(s, svc->id, &svc->prefix_bits,
-						&why) != 0) {
-				cfg_fail(c, v[0], kp, "'%s': %s", s, why);
+			} else if (sal_service_id_parse(s, &svc->id, &svc->prefix_bits,
+						why, sizeof(why)) != 0) {
+				cfg_fail(c, v[0], kp, "%s", why);
 				ok = false;
 			}
 		}
@@ -1233,7 +1178,7 @@ cmp_service(const void *a, const void *b)
 
 	if (s->prefix_bits != t->prefix_bits)
 		return s->prefix_bits < t->prefix_bits ? -1 : 1;
-	r = memcmp(s->id, t->id, SSR_CFG_SERVICE_ID_LEN);
+	r = memcmp(&s->id, &t->id, sizeof(s->id));
 	if (r != 0)
 		return r;
 	/* stable: the earlier entry first, so the later one is reported */
@@ -1266,7 +1211,7 @@ check_services(struct cfg_ctx *c, struct ssr_config *cfg,
 		char path[PATH_MAX_LEN];
 
 		if (a->prefix_bits != b->prefix_bits ||
-				memcmp(a->id, b->id, SSR_CFG_SERVICE_ID_LEN) != 0) {
+				memcmp(&a->id, &b->id, sizeof(a->id)) != 0) {
 			first = i;
 			continue;
 		}

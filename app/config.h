@@ -24,6 +24,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sal.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,8 +34,6 @@ extern "C" {
 #define SSR_CFG_MAX_PORT_ID 31
 /** Most ports a config may list. */
 #define SSR_CFG_MAX_PORTS (SSR_CFG_MAX_PORT_ID + 1)
-/** Bytes in a serviceID. */
-#define SSR_CFG_SERVICE_ID_LEN 32
 /** Most targets one rule may list. */
 #define SSR_CFG_MAX_TARGETS 64
 /** Most errors collected before the loader gives up reporting more. */
@@ -80,7 +80,7 @@ struct ssr_cfg_target {
 
 /** One service rule. */
 struct ssr_cfg_service {
-	uint8_t id[SSR_CFG_SERVICE_ID_LEN]; /**< bits past prefix_bits are 0 */
+	struct sal_service_id id;           /**< bits past prefix_bits are 0 */
 	uint16_t prefix_bits;               /**< 0..256 */
 	enum ssr_action action;
 	enum ssr_mode mode;                 /**< meaningful for forward only */
@@ -214,26 +214,6 @@ ssr_action_name(enum ssr_action a);
 /** Name of a mode ("resolve", "gateway"). */
 const char *
 ssr_mode_name(enum ssr_mode m);
-
-/**
- * Parse a serviceID prefix written as `HEX/BITS`: 1..64 hex digits (two per
- * byte, first byte first, missing trailing digits zero), then a length of
- * 0..256 bits. Bits set past the length are an error.
- *
- * @param s
- *   NUL-terminated text.
- * @param id
- *   Output, SSR_CFG_SERVICE_ID_LEN bytes.
- * @param bits
- *   Output prefix length.
- * @param why
- *   On failure, set to a static explanation.
- * @return
- *   0, or -EINVAL.
- */
-int
-ssr_service_prefix_parse(const char *s, uint8_t id[SSR_CFG_SERVICE_ID_LEN],
-		uint16_t *bits, const char **why);
 
 #ifdef __cplusplus
 }

@@ -139,7 +139,7 @@ test_default_yaml(void **state)
 	assert_int_equal(s->action, SSR_ACTION_FORWARD);
 	assert_int_equal(s->mode, SSR_MODE_RESOLVE);
 	assert_int_equal(s->prefix_bits, 32);
-	assert_memory_equal(s->id, ((uint8_t[]){ 0x00, 0x01, 0x5b, 0x38, 0 }), 5);
+	assert_memory_equal(s->id.b, ((uint8_t[]){ 0x00, 0x01, 0x5b, 0x38, 0 }), 5);
 	assert_int_equal(s->n_targets, 2);
 	assert_int_equal(s->targets[0].weight, 3);
 	assert_int_equal(s->targets[1].addr, ip(192, 0, 2, 11));
@@ -191,7 +191,7 @@ static void
 test_two_port_example(void **state)
 {
 	struct ssr_config *cfg;
-	uint8_t want[SSR_CFG_SERVICE_ID_LEN] = { 0x00, 0x00, 0x40, 0x01 };
+	struct sal_service_id want = { .b = { 0x00, 0x00, 0x40, 0x01 } };
 
 	(void)state;
 	cfg = ssr_config_load_file(CONFIG_DIR "/examples/two-port.yaml", NULL);
@@ -201,7 +201,7 @@ test_two_port_example(void **state)
 	assert_int_equal(cfg->ports[0].addr, ip(198, 18, 1, 254));
 	assert_int_equal(cfg->n_services, 1);
 	assert_int_equal(cfg->services[0].prefix_bits, 256);
-	assert_memory_equal(cfg->services[0].id, want, sizeof(want));
+	assert_memory_equal(&cfg->services[0].id, &want, sizeof(want));
 	assert_int_equal(cfg->services[0].targets[0].addr, ip(198, 18, 2, 2));
 	assert_int_equal(cfg->services[0].targets[0].weight, 1);
 	assert_int_equal(cfg->services[0].targets[0].priority, 0);
@@ -238,8 +238,8 @@ static const struct bad_file bad_files[] = {
 	{ "bad-many.yaml", {
 		"5:11: ports[0].port: 40 is outside 0..31",
 		"6:14: ports[0].address: prefix length '33' is outside 1..32",
-		"8:13: services[0].prefix: 'zz/8': the serviceID may hold hex "
-			"digits only",
+		"8:13: services[0].prefix: serviceID \"zz/8\": 'z' at position 1 "
+			"is not a hex digit",
 		"10:46: services[0].targets[0].weight: 70000 is outside 0..65535",
 		"12:13: services[1].action: 'jump' is not one of: forward, local, "
 			"delay, drop",
@@ -255,15 +255,15 @@ static const struct bad_file bad_files[] = {
 	{ "bad-port-range.yaml", { "5:11: ports[0].port: 32 is outside 0..31" } },
 	{ "bad-port-type.yaml", { "5:11: ports[0].port: expected an integer, got "
 		"the quoted string \"0\"" } },
-	{ "bad-prefix-bits.yaml", { "6:13: services[0].prefix: '0001/257': the "
-		"length must be 0..256 bits" } },
-	{ "bad-prefix-hex.yaml", { "6:13: services[0].prefix: '00xg/16': the "
-		"serviceID may hold hex digits only" } },
-	{ "bad-prefix-hostbits.yaml", { "6:13: services[0].prefix: '00ff/4': bits "
-		"are set beyond the prefix length" } },
-	{ "bad-prefix-long.yaml", { "6:13: services[0].prefix: '0000000000000000"
-		"0000000000000000000000000000000000000000000000001/256': the "
-		"serviceID needs 1..64 hex digits" } },
+	{ "bad-prefix-bits.yaml", { "6:13: services[0].prefix: serviceID "
+		"\"0001/257\": prefix length 257 is outside 0..256" } },
+	{ "bad-prefix-hex.yaml", { "6:13: services[0].prefix: serviceID "
+		"\"00xg/16\": 'x' at position 3 is not a hex digit" } },
+	{ "bad-prefix-hostbits.yaml", { "6:13: services[0].prefix: serviceID "
+		"\"00ff/4\": bit 8 is set beyond the prefix length 4" } },
+	{ "bad-prefix-long.yaml", { "6:13: services[0].prefix: serviceID \"0000"
+		"0000000000000000000000000000000000000000000000000000000000001/256\": "
+		"more than 64 hex digits" } },
 	{ "bad-priority-type.yaml", { "8:47: services[0].targets[0].priority: "
 		"expected an integer, got 'high'" } },
 	{ "bad-services-type.yaml", { "6:3: services: expected a sequence, got a "
@@ -537,21 +537,9 @@ test_string_errors(void **state)
 			"t.yaml:3:5: services[0]: 'prefix' is required");
 	expect_one_error(PORT0 "services:\n  - { prefix: \"ab/8\" }\n",
 			"t.yaml:3:5: services[0]: 'action' is required");
-	expect_one_error(PORT0 "services:\n  - { prefix: ab, action: drop }\n",
-			"t.yaml:3:15: services[0].prefix: 'ab': needs a length: HEX/BITS "
-			"(e.g. 00015b38/32)");
 	expect_one_error(PORT0 "services:\n  - { prefix: [ab], action: drop }\n",
 			"t.yaml:3:15: services[0].prefix: expected a serviceID prefix "
 			"(HEX/BITS), got a sequence");
-	expect_one_error(PORT0 "services:\n  - { prefix: \"/8\", action: drop }\n",
-			"t.yaml:3:15: services[0].prefix: '/8': the serviceID needs "
-			"1..64 hex digits");
-	expect_one_error(PORT0 "services:\n  - { prefix: \"ab/\", action: drop }\n",
-			"t.yaml:3:15: services[0].prefix: 'ab/': the length must be "
-			"0..256 bits");
-	expect_one_error(PORT0 "services:\n  - { prefix: \"ab/-1\", action: drop }\n",
-			"t.yaml:3:15: services[0].prefix: 'ab/-1': the length must be "
-			"0..256 bits");
 	expect_one_error(PORT0 "services:\n  - { prefix: \"ab/8\", action: forward, "
 			"targets: [] }\n",
 			"t.yaml:3:49: services[0].targets: action forward needs at least "
@@ -614,10 +602,10 @@ test_many_errors(void **state)
 	assert_int_equal(errno, EINVAL);
 	assert_int_equal(errs.n, SSR_CFG_MAX_ERRORS);
 	assert_true(errs.truncated);
-	assert_string_equal(errs.msgs[0], "t.yaml:3:15: services[0].prefix: '01/4': "
-			"bits are set beyond the prefix length");
-	assert_string_equal(errs.msgs[1], "t.yaml:4:15: services[1].prefix: '02/4': "
-			"bits are set beyond the prefix length");
+	assert_string_equal(errs.msgs[0], "t.yaml:3:15: services[0].prefix: "
+			"serviceID \"01/4\": bit 7 is set beyond the prefix length 4");
+	assert_string_equal(errs.msgs[1], "t.yaml:4:15: services[1].prefix: "
+			"serviceID \"02/4\": bit 6 is set beyond the prefix length 4");
 	ssr_config_errors_free(&errs);
 
 	/* many duplicates: each later copy names the first */
@@ -654,60 +642,67 @@ test_aliases(void **state)
 	ssr_config_free(cfg);
 }
 
-/* ---- serviceID prefix text ---- */
+/* ---- serviceID prefixes through the config (lib/sal's text rules) ---- */
+
+static struct ssr_config *
+load_prefix(const char *prefix, struct ssr_config_errors *errs)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), PORT0 "services:\n  - { prefix: \"%s\", "
+			"action: drop }\n", prefix);
+	return load_str(text, errs);
+}
 
 static void
-test_prefix_parse(void **state)
+test_prefixes(void **state)
 {
-	uint8_t id[SSR_CFG_SERVICE_ID_LEN], want[SSR_CFG_SERVICE_ID_LEN];
-	char full[80];
-	const char *why;
-	uint16_t bits;
+	static const struct {
+		const char *text;
+		uint16_t bits;
+		uint8_t b0, b1, b31;
+	} good[] = {
+		{ "0/0", 0, 0, 0, 0 },
+		{ "AbC/12", 12, 0xab, 0xc0, 0 },
+		{ "00015b38/32", 32, 0x00, 0x01, 0 },
+		{ "8/1", 1, 0x80, 0, 0 },
+		{ "8/200", 200, 0x80, 0, 0 },
+		{ "4001", 256, 0x40, 0x01, 0 },    /* no length: the full 256 bits */
+		{ "00000000000000000000000000000000000000000000000000000000000000ff/256",
+			256, 0, 0, 0xff },
+	};
+	static const char *const bad[] = {
+		"c/1", "12 /8", "12/8 ", "12/+8", "12/8/8", "12/99999999999999999999",
+		"12/", "/8", "0x12/8",
+		"00000000000000000000000000000000000000000000000000000000000000ff/255",
+		"00000000000000000000000000000000000000000000000000000000000000000/256",
+	};
+	struct ssr_config_errors errs;
+	struct ssr_config *cfg;
 	unsigned int i;
 
 	(void)state;
-	assert_int_equal(ssr_service_prefix_parse("0/0", id, &bits, &why), 0);
-	assert_int_equal(bits, 0);
-	memset(want, 0, sizeof(want));
-	assert_memory_equal(id, want, sizeof(want));
-
-	/* odd digit count: the last digit is a high nibble */
-	assert_int_equal(ssr_service_prefix_parse("AbC/12", id, &bits, &why), 0);
-	assert_int_equal(bits, 12);
-	want[0] = 0xab;
-	want[1] = 0xc0;
-	assert_memory_equal(id, want, sizeof(want));
-
-	/* 64 digits, /256, every bit significant */
-	for (i = 0; i < 64; i++)
-		full[i] = "0123456789abcdef"[(i * 7) % 16];
-	strcpy(full + 64, "/256");
-	assert_int_equal(ssr_service_prefix_parse(full, id, &bits, &why), 0);
-	assert_int_equal(bits, 256);
-	for (i = 0; i < 32; i++)
-		assert_int_equal(id[i], (((2 * i * 7) % 16) << 4) | ((2 * i + 1) * 7 % 16));
-
-	/* last bit set: valid at /256, not at /255 */
-	memset(full, '0', 64);
-	full[63] = '1';
-	assert_int_equal(ssr_service_prefix_parse(full, id, &bits, &why), 0);
-	strcpy(full + 64, "/255");
-	assert_int_equal(ssr_service_prefix_parse(full, id, &bits, &why), -EINVAL);
-	assert_string_equal(why, "bits are set beyond the prefix length");
-
-	/* prefix length needs no digits to back it: trailing bits are zero */
-	assert_int_equal(ssr_service_prefix_parse("8/200", id, &bits, &why), 0);
-	assert_int_equal(id[0], 0x80);
-	assert_int_equal(ssr_service_prefix_parse("8/1", id, &bits, &why), 0);
-	assert_int_equal(ssr_service_prefix_parse("c/1", id, &bits, &why), -EINVAL);
-
-	assert_int_equal(ssr_service_prefix_parse("12 /8", id, &bits, &why), -EINVAL);
-	assert_int_equal(ssr_service_prefix_parse("12/8 ", id, &bits, &why), -EINVAL);
-	assert_int_equal(ssr_service_prefix_parse("12/+8", id, &bits, &why), -EINVAL);
-	assert_int_equal(ssr_service_prefix_parse("12/8/8", id, &bits, &why), -EINVAL);
-	assert_int_equal(ssr_service_prefix_parse("12/99999999999999999999", id,
-				&bits, &why), -EINVAL);
-	assert_int_equal(ssr_service_prefix_parse("", id, &bits, &why), -EINVAL);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		cfg = load_prefix(good[i].text, &errs);
+		if (cfg == NULL)
+			print_error("%s: %s\n", good[i].text, errs.n ? errs.msgs[0] : "?");
+		assert_non_null(cfg);
+		assert_int_equal(cfg->services[0].prefix_bits, good[i].bits);
+		assert_int_equal(cfg->services[0].id.b[0], good[i].b0);
+		assert_int_equal(cfg->services[0].id.b[1], good[i].b1);
+		assert_int_equal(cfg->services[0].id.b[31], good[i].b31);
+		ssr_config_free(cfg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cfg = load_prefix(bad[i], &errs);
+		if (cfg != NULL)
+			print_error("%s accepted\n", bad[i]);
+		assert_null(cfg);
+		assert_int_equal(errs.n, 1);
+		assert_non_null(strstr(errs.msgs[0], "t.yaml:3:15: services[0].prefix: "
+					"serviceID \""));
+		ssr_config_errors_free(&errs);
+	}
 }
 
 static void
@@ -734,7 +729,7 @@ main(void)
 		cmocka_unit_test(test_string_errors),
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_aliases),
-		cmocka_unit_test(test_prefix_parse),
+		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_names),
 	};
 
