@@ -78,6 +78,23 @@ note_bad(const char *what, uint32_t t, uint32_t rfid, uint32_t got)
 			"%s: T=%u rfid=%#x got=%#x", what, t, rfid, got);
 }
 
+/* Does a hit on rfid show exactly the fields of flow T (old or new address,
+ * instance flowID unknown or known)? */
+static int
+result_ok(const struct flowtable_result *r, uint32_t t, uint32_t rfid)
+{
+	if (r->target != t || r->client_flowid != fid_of(t) ||
+			r->rfid != (rfid & ~1u) || r->from_instance != (rfid & 1) ||
+			r->owner != 0)
+		return 0;
+	if (r->client_ip != ip_first(t) && r->client_ip != ip_moved(t))
+		return 0;
+	if (r->instance_flowid != 0 && r->instance_flowid != ifid_of(t))
+		return 0;
+	return r->state >= FLOWTABLE_STATE_SYN_SEEN &&
+		r->state <= FLOWTABLE_STATE_CLOSING;
+}
+
 static int
 reader(void *arg)
 {
@@ -117,13 +134,7 @@ reader(void *arg)
 				continue;
 			}
 			sh.hits++;
-			if (r->target != t || r->client_flowid != fid_of(t) ||
-					r->rfid != (rfids[i] & ~1u) ||
-					r->from_instance != (rfids[i] & 1) || r->owner != 0 ||
-					(r->client_ip != ip_first(t) && r->client_ip != ip_moved(t)) ||
-					(r->instance_flowid != 0 && r->instance_flowid != ifid_of(t)) ||
-					r->state < FLOWTABLE_STATE_SYN_SEEN ||
-					r->state > FLOWTABLE_STATE_CLOSING) {
+			if (!result_ok(r, t, rfids[i])) {
 				note_bad("lookup", t, rfids[i], r->target);
 				sh.bad++;
 				continue;
