@@ -179,7 +179,7 @@ struct flowtable_stats {
  * Each worker gets ceil(max_flows / n_workers) slots. The router flowID has
  * ceil(log2(n_workers)) worker bits, ceil(log2(slots per worker)) slot
  * bits, bit 0 for the side, and the rest as generation bits, which must be
- * at least FLOWTABLE_MIN_GEN_BITS (so max_flows is at most about 2^26 for
+ * at least FLOWTABLE_MIN_GEN_BITS (so max_flows is at most 2^27 for
  * one worker).
  *
  * Memory comes from the DPDK heap when the EAL is up and has room, else from
