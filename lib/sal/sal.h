@@ -214,7 +214,8 @@ _Static_assert(sizeof(struct sal_source_ext) == SAL_SOURCE_EXT_HDR_LEN,
 	_(TTL_EXPIRED, "IPv4 TTL expired in transit") \
 	_(SOURCE_LOOP, "address already listed in SOURCE (forwarding loop)") \
 	_(EDIT_TOO_LONG, "edited packet would exceed shl 255 or IP length 65535") \
-	_(EDIT_NO_ROOM, "no headroom or tailroom for the grown SAL header")
+	_(EDIT_NO_ROOM, "no headroom or tailroom for the grown SAL header") \
+	_(EDIT_BAD_ARG, "edit asked of a packet not accepted, or unknown edit flags")
 
 /** Drop reason codes; 0 (SAL_DROP_NONE) means accepted. */
 enum sal_drop_reason {
