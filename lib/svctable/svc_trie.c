@@ -1,0 +1,1134 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The serval-sr authors
+ */
+
+/*
+ * The data-plane trie: built by the control lcore from the rib, read by
+ * workers without locks (layout in svctable_priv.h).
+ *
+ * The trie is a function of the set of prefixes: a node starts at the first
+ * event (a prefix's last bit, or a bit where the subtree branches) of its
+ * subtree and covers 6 bits. Each rib node that heads a trie node remembers
+ * where that node lives (dp_idx) and owns its child and leaf arrays. A commit
+ * marks the rib paths it changed DIRTY and rebuilds only trie nodes headed
+ * on those paths, copying everything else by value (path copying): the new
+ * nodes are written aside and the root entry (or the root pointer) is
+ * published last. The arrays the new version no longer uses are retired and
+ * freed after a grace period.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_prefetch.h>
+
+#include "svctable_priv.h"
+
+/* ---------------------------------------------------------------- build */
+
+void
+svc_build_init(struct svc_build *b, struct svctable *t)
+{
+	memset(b, 0, sizeof(*b));
+	b->t = t;
+	svc_vec_init(&b->retire, sizeof(struct svc_retire));
+	svc_vec_init(&b->fresh, sizeof(struct svc_fresh));
+	svc_vec_init(&b->fixup, sizeof(struct svc_fixup));
+	svc_vec_init(&b->slots, sizeof(uint32_t));
+	b->new_default = t->root->default_rule;
+}
+
+void
+svc_build_fini(struct svc_build *b)
+{
+	uint32_t i;
+
+	for (i = 0; i < b->slots.n; i++)
+		b->t->scratch_set[*(uint32_t *)svc_vec_at(&b->slots, i)] = 0;
+	svc_vec_fini(&b->retire);
+	svc_vec_fini(&b->fresh);
+	svc_vec_fini(&b->fixup);
+	svc_vec_fini(&b->slots);
+}
+
+/* an arena ran out: worth a retry only if retired memory is on its way back */
+static int
+arena_full(const struct svctable *t)
+{
+	return t->rq_count != 0 ? -EAGAIN : -ENOMEM;
+}
+
+static int
+push_retire(struct svc_build *b, uint32_t kind, uint32_t idx, uint32_t n)
+{
+	struct svc_retire *r = svc_vec_push(&b->retire);
+
+	if (r == NULL)
+		return -ENOMEM;
+	r->kind = kind;
+	r->n = n;
+	r->ptr = NULL;
+	r->idx = idx;
+	return 0;
+}
+
+static int
+push_fixup(struct svc_build *b, struct svc_rib_node *n, uint32_t idx, bool incl)
+{
+	struct svc_fixup *f = svc_vec_push(&b->fixup);
+
+	if (f == NULL)
+		return -ENOMEM;
+	f->node = n;
+	f->dp_idx = idx;
+	f->flags = incl ? SVC_RIB_DP_INCL : 0;
+	return 0;
+}
+
+static uint32_t
+alloc_fresh(struct svc_build *b, uint32_t kind, uint32_t n, int *err)
+{
+	struct svc_arena *a = kind == SVC_RETIRE_NODES ?
+		&b->t->node_arena : &b->t->leaf_arena;
+	struct svc_fresh *f;
+	uint32_t idx;
+
+	f = svc_vec_push(&b->fresh);
+	if (f == NULL) {
+		*err = -ENOMEM;
+		return 0;
+	}
+	idx = svc_arena_alloc(a, n);
+	if (idx == 0) {
+		b->fresh.n--;
+		*err = arena_full(b->t);
+		return 0;
+	}
+	f->kind = kind;
+	f->idx = idx;
+	f->n = n;
+	return idx;
+}
+
+static inline const struct svc_node *
+node_at(const struct svctable *t, uint32_t idx)
+{
+	return &t->nodes[idx];
+}
+
+static int
+retire_arrays(struct svc_build *b, const struct svc_node *v)
+{
+	int ret = 0;
+
+	if (v->child_vec != 0)
+		ret = push_retire(b, SVC_RETIRE_NODES, v->child_base,
+				(uint32_t)__builtin_popcountll(v->child_vec));
+	if (ret == 0 && v->leaf_vec != 0)
+		ret = push_retire(b, SVC_RETIRE_LEAVES, v->leaf_base,
+				(uint32_t)__builtin_popcountll(v->leaf_vec));
+	return ret;
+}
+
+/* x no longer heads a trie node: its arrays go */
+static int
+retire_cache(struct svc_build *b, struct svc_rib_node *x)
+{
+	int ret;
+
+	if (!(x->flags & SVC_RIB_DP_VALID))
+		return 0;
+	ret = retire_arrays(b, node_at(b->t, x->dp_idx));
+	if (ret == 0)
+		ret = push_fixup(b, x, 0, false);
+	return ret;
+}
+
+/* every node of a dead subtree is pruned after the commit: none may keep
+ * trie arrays */
+static int
+retire_dead(struct svc_build *b, struct svc_rib_node *x)
+{
+	unsigned int i;
+	int ret;
+
+	if (x == NULL)
+		return 0;
+	ret = retire_cache(b, x);
+	for (i = 0; i < 2 && ret == 0; i++)
+		if (x->child[i] != NULL && (x->child[i]->flags & SVC_RIB_DIRTY))
+			ret = retire_dead(b, x->child[i]);
+	return ret;
+}
+
+/* a child that survives this commit (DEAD ones are pruned right after) */
+static inline struct svc_rib_node *
+live_child(const struct svc_rib_node *x, unsigned int i)
+{
+	struct svc_rib_node *c = x->child[i];
+
+	return c != NULL && !(c->flags & SVC_RIB_DEAD) ? c : NULL;
+}
+
+static inline unsigned int
+nchildren(const struct svc_rib_node *x)
+{
+	return (live_child(x, 0) != NULL) + (live_child(x, 1) != NULL);
+}
+
+/*
+ * Collect the leaves and the child regions of the node covering bits
+ * [c, c + 6) below x. Returns 0 or -errno.
+ */
+static int
+fill(struct svc_build *b, struct svc_rib_node *x, bool incl, unsigned int c,
+		uint32_t leaf[SVC_FANOUT], struct svc_rib_node *tops[SVC_FANOUT])
+{
+	unsigned int end = c + SVC_STRIDE;
+	unsigned int i;
+	int ret;
+
+	if (incl && x->rule != 0) {
+		unsigned int l = x->len;
+		unsigned int lo = svc_key_bits(&x->key, c, l - c) << (end - l);
+		unsigned int n = 1u << (end - l);
+
+		/* parents come first in this walk: longer prefixes overwrite */
+		for (i = lo; i < lo + n; i++)
+			leaf[i] = x->rule;
+	}
+	if (x->len >= end) {
+		/* only a prefix ending exactly at end: its subtree hangs below */
+		if (nchildren(x) != 0) {
+			tops[svc_key_bits(&x->key, c, SVC_STRIDE)] = x;
+			return 0;
+		}
+		ret = retire_cache(b, x);
+		for (i = 0; i < 2 && ret == 0; i++)
+			ret = retire_dead(b, x->child[i]);
+		return ret;
+	}
+	for (i = 0; i < 2; i++) {
+		struct svc_rib_node *z = live_child(x, i);
+
+		if (z == NULL) {
+			/* a dead subtree may still head trie nodes: they go */
+			if (x->child[i] != NULL) {
+				ret = retire_dead(b, x->child[i]);
+				if (ret != 0)
+					return ret;
+			}
+			continue;
+		}
+		if (z->len < end) {
+			ret = retire_cache(b, z);
+			if (ret == 0)
+				ret = fill(b, z, true, c, leaf, tops);
+		} else if (z->rule != 0 && z->len == end) {
+			ret = fill(b, z, true, c, leaf, tops);
+		} else {
+			tops[svc_key_bits(&z->key, c, SVC_STRIDE)] = z;
+			ret = 0;
+		}
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Build the trie node for the region of events at bits >= d whose topmost
+ * rib node is y. Returns 1 with the node value in *out and its head in
+ * *top (and whether the head's own prefix is included), 0 if the region is
+ * empty, or -errno.
+ */
+static int
+build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
+		struct svc_node *out, struct svc_rib_node **top, bool *incl_out)
+{
+	uint32_t leaf[SVC_FANOUT] = { 0 };
+	struct svc_rib_node *tops[SVC_FANOUT] = { NULL };
+	struct svc_node vals[SVC_FANOUT];
+	struct svc_rib_node *vtop[SVC_FANOUT];
+	bool vincl[SVC_FANOUT];
+	uint32_t runs[SVC_FANOUT];
+	struct svctable *t = b->t;
+	struct svc_node old, v;
+	uint64_t child_vec = 0, leaf_vec = 0;
+	unsigned int c, i, k = 0, nr = 0;
+	bool incl, old_valid, reuse_leaves = false;
+	int ret;
+
+	/* nodes without an event of their own here pass the region down */
+	for (;;) {
+		incl = y->rule != 0 && y->len > d;
+		if (incl || nchildren(y) == 2)
+			break;
+		ret = retire_cache(b, y);
+		if (ret != 0)
+			return ret;
+		for (i = 0; i < 2; i++)
+			if (y->child[i] != NULL && live_child(y, i) == NULL) {
+				ret = retire_dead(b, y->child[i]);
+				if (ret != 0)
+					return ret;
+			}
+		if (nchildren(y) == 0)
+			return 0;
+		y = live_child(y, 0) != NULL ? live_child(y, 0) : live_child(y, 1);
+	}
+	*top = y;
+	*incl_out = incl;
+	old_valid = (y->flags & SVC_RIB_DP_VALID) != 0;
+	if (old_valid && !(y->flags & SVC_RIB_DIRTY) &&
+			((y->flags & SVC_RIB_DP_INCL) != 0) == incl) {
+		/* unchanged subtree: the published node is still right */
+		*out = *node_at(t, y->dp_idx);
+		return 1;
+	}
+	if (old_valid)
+		old = *node_at(t, y->dp_idx);
+	memset(&v, 0, sizeof(v));
+	if (incl && nchildren(y) == 0) {
+		for (i = 0; i < 2; i++) {
+			ret = retire_dead(b, y->child[i]);
+			if (ret != 0)
+				return ret;
+		}
+		v.leaf_base = y->rule; /* terminal */
+		if (old_valid) {
+			ret = retire_arrays(b, &old);
+			if (ret != 0)
+				return ret;
+		}
+		*out = v;
+		return 1;
+	}
+
+	c = incl ? y->len - 1u : y->len;
+	ret = fill(b, y, incl, c, leaf, tops);
+	if (ret != 0)
+		return ret;
+	for (i = 0; i < SVC_FANOUT; i++) {
+		if (tops[i] == NULL)
+			continue;
+		ret = build_region(b, tops[i], c + SVC_STRIDE, &vals[k], &vtop[k],
+				&vincl[k]);
+		if (ret < 0)
+			return ret;
+		if (ret > 0) {
+			child_vec |= 1ull << i;
+			k++;
+		}
+	}
+	for (i = 0; i < SVC_FANOUT; i++)
+		if (leaf[i] != 0)
+			break;
+	if (i < SVC_FANOUT) {
+		for (i = 0; i < SVC_FANOUT; i++)
+			if (i == 0 || leaf[i] != leaf[i - 1]) {
+				leaf_vec |= 1ull << i;
+				runs[nr++] = leaf[i];
+			}
+	}
+	reuse_leaves = old_valid && leaf_vec != 0 && old.leaf_vec == leaf_vec &&
+		memcmp(&t->leaves[old.leaf_base], runs, nr * sizeof(runs[0])) == 0;
+
+	v.child_vec = child_vec;
+	v.leaf_vec = leaf_vec;
+	v.pos = (uint16_t)c;
+	if (k != 0) {
+		struct svc_node *dst;
+
+		v.child_base = alloc_fresh(b, SVC_RETIRE_NODES, k, &ret);
+		if (v.child_base == 0)
+			return ret;
+		dst = svc_arena_ptr(&t->node_arena, v.child_base);
+		memcpy(dst, vals, k * sizeof(vals[0]));
+		for (i = 0; i < k; i++) {
+			ret = push_fixup(b, vtop[i], v.child_base + i, vincl[i]);
+			if (ret != 0)
+				return ret;
+		}
+	}
+	if (reuse_leaves) {
+		v.leaf_base = old.leaf_base;
+	} else if (nr != 0) {
+		v.leaf_base = alloc_fresh(b, SVC_RETIRE_LEAVES, nr, &ret);
+		if (v.leaf_base == 0)
+			return ret;
+		memcpy(svc_arena_ptr(&t->leaf_arena, v.leaf_base), runs,
+				nr * sizeof(runs[0]));
+	}
+	ret = 0;
+	if (old_valid) {
+		if (old.child_vec != 0)
+			ret = push_retire(b, SVC_RETIRE_NODES, old.child_base,
+					(uint32_t)__builtin_popcountll(old.child_vec));
+		if (ret == 0 && old.leaf_vec != 0 && !reuse_leaves)
+			ret = push_retire(b, SVC_RETIRE_LEAVES, old.leaf_base,
+					(uint32_t)__builtin_popcountll(old.leaf_vec));
+		if (ret != 0)
+			return ret;
+	}
+	*out = v;
+	return 1;
+}
+
+static uint64_t *
+touch(struct svc_build *b, uint32_t s)
+{
+	struct svctable *t = b->t;
+	uint32_t *p;
+
+	if (!t->scratch_set[s]) {
+		p = svc_vec_push(&b->slots);
+		if (p == NULL)
+			return NULL;
+		*p = s;
+		t->scratch_set[s] = 1;
+		t->scratch[s] = t->root->entry[s];
+	}
+	return &t->scratch[s];
+}
+
+static int
+leaves_fill(struct svc_build *b, const struct svc_rib_node *x, uint32_t inh)
+{
+	unsigned int i;
+	int ret;
+
+	if (x == NULL || x->len > SVC_ROOT_BITS)
+		return 0;
+	if (x->rule != 0) {
+		uint32_t lo = svc_key_bits(&x->key, 0, x->len) << (SVC_ROOT_BITS - x->len);
+		uint32_t n = 1u << (SVC_ROOT_BITS - x->len), s;
+
+		inh = x->rule;
+		for (s = lo; s < lo + n; s++) {
+			uint64_t *e = touch(b, s);
+
+			if (e == NULL)
+				return -ENOMEM;
+			*e = svc_entry_make(svc_entry_child(*e), inh);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		ret = leaves_fill(b, x->child[i], inh);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+int
+svc_build_leaves(struct svc_build *b, const struct svctable_key *key,
+		unsigned int len)
+{
+	const struct svc_rib_node *x = b->t->rib.root;
+	uint32_t inh = 0, lo, n, s;
+
+	if (len == 0) {
+		const struct svc_rib_node *r = b->t->rib.root;
+
+		b->new_default = r->rule;
+		b->default_changed = r->rule != b->t->root->default_rule;
+		return 0;
+	}
+	if (len > SVC_ROOT_BITS)
+		return 0;
+	/* the best shorter prefix (1..len-1 bits) on the way down */
+	while (x != NULL && x->len < len) {
+		unsigned int lim;
+
+		if (x->rule != 0 && x->len >= 1)
+			inh = x->rule;
+		x = x->child[svc_key_bit(key, x->len)];
+		if (x == NULL)
+			break;
+		lim = x->len < len ? x->len : len;
+		if (svc_key_diff(key, &x->key, lim) < lim)
+			x = NULL;
+	}
+	lo = svc_key_bits(key, 0, len) << (SVC_ROOT_BITS - len);
+	n = 1u << (SVC_ROOT_BITS - len);
+	for (s = lo; s < lo + n; s++) {
+		uint64_t *e = touch(b, s);
+
+		if (e == NULL)
+			return -ENOMEM;
+		*e = svc_entry_make(svc_entry_child(*e), inh);
+	}
+	return leaves_fill(b, x, inh);
+}
+
+int
+svc_build_slot(struct svc_build *b, uint32_t s)
+{
+	struct svctable *t = b->t;
+	struct svc_rib_node *x = t->rib.root, *y = NULL, *top = NULL;
+	uint32_t old_child, new_child = 0;
+	struct svc_node v;
+	uint64_t *e;
+	bool incl = false;
+	int ret = 0;
+
+	e = touch(b, s);
+	if (e == NULL)
+		return -ENOMEM;
+	/* the region top: first rib node on the slot's path reaching bit 16 */
+	while (x != NULL) {
+		struct svc_rib_node *c;
+		unsigned int lim;
+
+		if (x->len >= SVC_ROOT_BITS) {
+			y = x;
+			break;
+		}
+		c = x->child[(s >> (SVC_ROOT_BITS - 1 - x->len)) & 1];
+		if (c == NULL)
+			break;
+		lim = c->len < SVC_ROOT_BITS ? c->len : SVC_ROOT_BITS;
+		if (((svc_key_bits(&c->key, 0, SVC_ROOT_BITS) ^ s) >>
+				(SVC_ROOT_BITS - lim)) != 0)
+			break;
+		x = c;
+	}
+	old_child = svc_entry_child(*e);
+	if (y != NULL)
+		ret = build_region(b, y, SVC_ROOT_BITS, &v, &top, &incl);
+	if (ret < 0)
+		return ret;
+	if (ret > 0) {
+		if (old_child != 0 &&
+				memcmp(node_at(t, old_child), &v, sizeof(v)) == 0) {
+			new_child = old_child;
+		} else {
+			new_child = alloc_fresh(b, SVC_RETIRE_NODES, 1, &ret);
+			if (new_child == 0)
+				return ret;
+			*(struct svc_node *)svc_arena_ptr(&t->node_arena, new_child) = v;
+		}
+		ret = push_fixup(b, top, new_child, incl);
+		if (ret != 0)
+			return ret;
+	}
+	if (old_child != 0 && new_child != old_child) {
+		ret = push_retire(b, SVC_RETIRE_NODES, old_child, 1);
+		if (ret != 0)
+			return ret;
+	}
+	*e = svc_entry_make(new_child, svc_entry_leaf(*e));
+	return 0;
+}
+
+int
+svc_build_prepare(struct svc_build *b)
+{
+	struct svctable *t = b->t;
+	uint32_t i;
+
+	b->n_changes = b->default_changed;
+	for (i = 0; i < b->slots.n; i++) {
+		uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
+
+		b->n_changes += t->scratch[s] != t->root->entry[s];
+	}
+	/* one changed word can be stored in place; more need a new root so a
+	 * burst never sees half of a commit */
+	b->copy_root = b->n_changes > 1;
+	if (b->copy_root) {
+		b->new_root = aligned_alloc(64, sizeof(struct svc_root));
+		if (b->new_root == NULL)
+			return -ENOMEM;
+	}
+	/* publish must not fail: room for the old root's retire entry */
+	return svc_vec_reserve(&b->retire, b->retire.n + 1);
+}
+
+void
+svc_build_publish(struct svc_build *b)
+{
+	struct svctable *t = b->t;
+	struct svc_root *root = t->root;
+	uint32_t i;
+
+	if (!b->copy_root) {
+		for (i = 0; i < b->slots.n; i++) {
+			uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
+
+			if (t->scratch[s] != root->entry[s])
+				/* release: the nodes below are written before
+				 * any worker can load this entry */
+				__atomic_store_n(&root->entry[s], t->scratch[s],
+						__ATOMIC_RELEASE);
+		}
+		if (b->default_changed)
+			/* release: the rule object is complete before it is seen */
+			__atomic_store_n(&root->default_rule, b->new_default,
+					__ATOMIC_RELEASE);
+		return;
+	}
+	memcpy(b->new_root, root, sizeof(*root));
+	for (i = 0; i < b->slots.n; i++) {
+		uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
+
+		b->new_root->entry[s] = t->scratch[s];
+	}
+	b->new_root->default_rule = b->new_default;
+	/* release: the whole new root and everything below it are written
+	 * before a worker can load the pointer */
+	__atomic_store_n(&t->root, b->new_root, __ATOMIC_RELEASE);
+	b->new_root = NULL;
+	{
+		struct svc_retire *r = svc_vec_push(&b->retire); /* reserved */
+
+		r->kind = SVC_RETIRE_ROOT;
+		r->n = 0;
+		r->ptr = root;
+	}
+}
+
+void
+svc_build_apply_fixups(struct svc_build *b)
+{
+	uint32_t i;
+
+	for (i = 0; i < b->fixup.n; i++) {
+		struct svc_fixup *f = svc_vec_at(&b->fixup, i);
+		struct svc_rib_node *n = f->node;
+
+		n->flags &= (uint16_t)~(SVC_RIB_DP_VALID | SVC_RIB_DP_INCL);
+		if (f->dp_idx != 0) {
+			n->dp_idx = f->dp_idx;
+			n->flags |= SVC_RIB_DP_VALID | f->flags;
+		}
+	}
+}
+
+void
+svc_build_rollback(struct svc_build *b)
+{
+	struct svctable *t = b->t;
+	uint32_t i;
+
+	/* never published: no worker can hold these, free at once */
+	for (i = 0; i < b->fresh.n; i++) {
+		struct svc_fresh *f = svc_vec_at(&b->fresh, i);
+
+		svc_arena_free(f->kind == SVC_RETIRE_NODES ?
+				&t->node_arena : &t->leaf_arena, f->idx, f->n);
+	}
+	free(b->new_root);
+	b->new_root = NULL;
+	b->fresh.n = 0;
+	b->retire.n = 0;
+	b->fixup.n = 0;
+}
+
+/* ------------------------------------------------------- table memory */
+
+int
+svc_trie_init(struct svctable *t)
+{
+	t->root = aligned_alloc(64, sizeof(struct svc_root));
+	t->scratch = malloc(SVC_ROOT_SLOTS * sizeof(*t->scratch));
+	t->scratch_set = calloc(SVC_ROOT_SLOTS, 1);
+	if (t->root == NULL || t->scratch == NULL || t->scratch_set == NULL)
+		return -ENOMEM;
+	memset(t->root, 0, sizeof(*t->root));
+	return 0;
+}
+
+void
+svc_trie_fini(struct svctable *t)
+{
+	free(t->root);
+	free(t->scratch);
+	free(t->scratch_set);
+	t->root = NULL;
+	t->scratch = NULL;
+	t->scratch_set = NULL;
+}
+
+void
+svc_free_item(struct svctable *t, const struct svc_retire *it)
+{
+	switch (it->kind) {
+	case SVC_RETIRE_NODES:
+		svc_arena_free(&t->node_arena, it->idx, it->n);
+		break;
+	case SVC_RETIRE_LEAVES:
+		svc_arena_free(&t->leaf_arena, it->idx, it->n);
+		break;
+	case SVC_RETIRE_RULE:
+		svc_arena_free(&t->rule_arena, it->idx, 1);
+		break;
+	case SVC_RETIRE_TSET:
+		svc_tset_free(it->ptr);
+		break;
+	case SVC_RETIRE_ROOT:
+		free(it->ptr);
+		break;
+	}
+}
+
+size_t
+svc_item_bytes(const struct svctable *t, const struct svc_retire *it)
+{
+	switch (it->kind) {
+	case SVC_RETIRE_NODES:
+		return t->node_arena.unit * it->n;
+	case SVC_RETIRE_LEAVES:
+		return t->leaf_arena.unit * it->n;
+	case SVC_RETIRE_RULE:
+		return t->rule_arena.unit;
+	case SVC_RETIRE_TSET:
+		return ((const struct svc_tset *)it->ptr)->bytes;
+	case SVC_RETIRE_ROOT:
+		return sizeof(struct svc_root);
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------------- lookup */
+
+struct lk_state {
+	uint64_t w[5];                 /* key, host-order words; w[4] = 0 */
+	uint32_t node;                 /* next node, 0 = descent over */
+	uint32_t sure;                 /* root leaf or /0: needs no check */
+	uint32_t ncand;
+	uint32_t cand[SVC_MAX_DEPTH + 1];
+};
+
+static inline uint64_t
+load_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return __builtin_bswap64(v);
+}
+
+/* does the key lie under the rule's prefix? */
+static inline bool
+rule_covers(const struct svctable_rule *r, const uint64_t w[5])
+{
+	unsigned int len = r->prefix_len;
+	unsigned int i;
+
+	for (i = 0; i < len / 64; i++)
+		if (w[i] != load_be64(r->prefix.bytes + 8 * i))
+			return false;
+	if (len & 63) {
+		uint64_t x = w[i] ^ load_be64(r->prefix.bytes + 8 * i);
+
+		return (x >> (64 - (len & 63))) == 0;
+	}
+	return true;
+}
+
+static inline void
+step(const struct svctable *t, struct lk_state *s)
+{
+	const struct svc_node *nd = &t->nodes[s->node];
+	uint64_t cv = nd->child_vec, lv = nd->leaf_vec;
+	unsigned int pos, i, off, chunk;
+
+	if (unlikely((cv | lv) == 0)) {
+		/* terminal: the only prefix below */
+		s->cand[s->ncand++] = nd->leaf_base | SVC_CAND_RULE;
+		rte_prefetch0(&t->rules[nd->leaf_base]);
+		s->node = 0;
+		return;
+	}
+	pos = nd->pos;
+	i = pos >> 6;
+	off = pos & 63;
+	chunk = (unsigned int)(((unsigned __int128)s->w[i] << 64 | s->w[i + 1]) >>
+			(122 - off)) & (SVC_FANOUT - 1);
+	if (lv != 0) {
+		uint32_t li = nd->leaf_base +
+			(uint32_t)__builtin_popcountll(lv & (~0ull >> (63 - chunk))) - 1;
+
+		s->cand[s->ncand++] = li;
+		rte_prefetch0(&t->leaves[li]);
+	}
+	if ((cv >> chunk) & 1) {
+		s->node = nd->child_base +
+			(uint32_t)__builtin_popcountll(cv & ((1ull << chunk) - 1));
+		rte_prefetch0(&t->nodes[s->node]);
+	} else {
+		s->node = 0;
+	}
+}
+
+static void
+lookup_batch(const struct svctable *t, const struct svc_root *root,
+		const struct svctable_key *const keys[], uint32_t n,
+		const struct svctable_rule *out[], uint32_t *hits)
+{
+	struct lk_state st[SVCTABLE_LOOKUP_BATCH];
+	uint8_t act[SVCTABLE_LOOKUP_BATCH];
+	/* acquire pairs with the release store of a single-change commit */
+	uint32_t dflt = __atomic_load_n(&root->default_rule, __ATOMIC_ACQUIRE);
+	uint32_t i, j, na = 0;
+
+	for (i = 0; i < n; i++) {
+		const uint8_t *k = keys[i]->bytes;
+		struct lk_state *s = &st[i];
+
+		s->w[0] = load_be64(k);
+		s->w[1] = load_be64(k + 8);
+		s->w[2] = load_be64(k + 16);
+		s->w[3] = load_be64(k + 24);
+		s->w[4] = 0;
+		rte_prefetch0(&root->entry[s->w[0] >> 48]);
+	}
+	for (i = 0; i < n; i++) {
+		struct lk_state *s = &st[i];
+		/* acquire: the nodes below an entry were written before it */
+		uint64_t e = __atomic_load_n(&root->entry[s->w[0] >> 48],
+				__ATOMIC_ACQUIRE);
+
+		s->sure = svc_entry_leaf(e) != 0 ? svc_entry_leaf(e) : dflt;
+		s->ncand = 0;
+		s->node = svc_entry_child(e);
+		if (s->node != 0) {
+			rte_prefetch0(&t->nodes[s->node]);
+			act[na++] = (uint8_t)i;
+		}
+	}
+	/* one level of every key per round: the loads of a round overlap */
+	while (na != 0) {
+		uint32_t nn = 0;
+
+		for (j = 0; j < na; j++) {
+			struct lk_state *s = &st[act[j]];
+
+			step(t, s);
+			if (s->node != 0)
+				act[nn++] = act[j];
+		}
+		na = nn;
+	}
+	for (i = 0; i < n; i++) {
+		struct lk_state *s = &st[i];
+		uint32_t r = 0;
+
+		/* deepest first: the first candidate that covers the key wins */
+		for (j = s->ncand; j-- > 0;) {
+			uint32_t c = s->cand[j];
+
+			r = (c & SVC_CAND_RULE) ? c & ~SVC_CAND_RULE : t->leaves[c];
+			if (r != 0 && rule_covers(&t->rules[r], s->w))
+				break;
+			r = 0;
+		}
+		if (r == 0)
+			r = s->sure;
+		out[i] = r != 0 ? &t->rules[r] : NULL;
+		*hits += r != 0;
+	}
+}
+
+uint32_t
+svctable_lookup_bulk(const struct svctable *t,
+		const struct svctable_key *const keys[], uint32_t n,
+		const struct svctable_rule *rules[])
+{
+	const struct svc_root *root;
+	uint32_t hits = 0, i;
+
+	if (unlikely(t == NULL || keys == NULL || rules == NULL))
+		return 0;
+	/* acquire: a batch commit's new root is complete before it is seen;
+	 * one load per call so a burst sees one version of a batch commit */
+	root = __atomic_load_n(&t->root, __ATOMIC_ACQUIRE);
+	for (i = 0; i < n; i += SVCTABLE_LOOKUP_BATCH) {
+		uint32_t m = n - i < SVCTABLE_LOOKUP_BATCH ?
+			n - i : SVCTABLE_LOOKUP_BATCH;
+
+		lookup_batch(t, root, keys + i, m, rules + i, &hits);
+	}
+	return hits;
+}
+
+const struct svctable_rule *
+svctable_lookup(const struct svctable *t, const struct svctable_key *key)
+{
+	const struct svctable_rule *r = NULL;
+
+	if (key == NULL)
+		return NULL;
+	svctable_lookup_bulk(t, &key, 1, &r);
+	return r;
+}
+
+uint32_t
+svctable_pick_bulk(const struct svctable_rule *const rules[],
+		const uint64_t hashes[], uint32_t n,
+		const struct svctable_target *targets[])
+{
+	uint32_t i, got = 0;
+
+	if (unlikely(rules == NULL || hashes == NULL || targets == NULL))
+		return 0;
+	for (i = 0; i < n; i++) {
+		const struct svctable_rule *r = rules[i];
+
+		if (r != NULL && r->lut != NULL)
+			rte_prefetch0(&r->lut[(hashes[i] >> 1) >> (63 - r->lut_bits)]);
+	}
+	for (i = 0; i < n; i++) {
+		targets[i] = svctable_pick(rules[i], hashes[i]);
+		got += targets[i] != NULL;
+	}
+	return got;
+}
+
+/* ---------------------------------------------------------------- check */
+
+struct check_ctx {
+	const struct svctable *t;
+	uint8_t *nmap;                 /* node units seen */
+	uint8_t *lmap;                 /* leaf units seen */
+	uint64_t nodes;                /* reachable node units */
+	uint64_t leaves;
+	uint64_t heads;                /* reachable nodes (each needs a rib head) */
+	char *msg;
+	size_t msglen;
+	int err;
+};
+
+static void
+check_fail(struct check_ctx *c, const char *what, uint64_t a, uint64_t b)
+{
+	if (c->err == 0)
+		snprintf(c->msg, c->msglen, "%s (%llu, %llu)", what,
+				(unsigned long long)a, (unsigned long long)b);
+	c->err = -EFAULT;
+}
+
+static void
+mark(struct check_ctx *c, uint8_t *map, uint32_t cap, uint32_t idx, uint32_t n,
+		const char *what)
+{
+	uint32_t i;
+
+	if (idx == 0 || (uint64_t)idx + n > cap) {
+		check_fail(c, what, idx, n);
+		return;
+	}
+	for (i = idx; i < idx + n; i++) {
+		if (map[i >> 3] & (1u << (i & 7)))
+			check_fail(c, what, i, n);
+		map[i >> 3] |= (uint8_t)(1u << (i & 7));
+	}
+}
+
+static void
+check_node(struct check_ctx *c, const struct svc_node *v, unsigned int depth)
+{
+	const struct svctable *t = c->t;
+	uint32_t nc = (uint32_t)__builtin_popcountll(v->child_vec);
+	uint32_t nl = (uint32_t)__builtin_popcountll(v->leaf_vec);
+	uint32_t i;
+
+	c->heads++;
+	if (depth > SVC_MAX_DEPTH) {
+		check_fail(c, "trie too deep", depth, 0);
+		return;
+	}
+	if ((v->child_vec | v->leaf_vec) == 0) {
+		if (v->leaf_base == 0 || v->leaf_base >= t->rule_arena.top)
+			check_fail(c, "terminal without rule", v->leaf_base, 0);
+		return;
+	}
+	if (v->leaf_vec != 0 && !(v->leaf_vec & 1))
+		check_fail(c, "leaf runs do not start at slot 0", v->leaf_vec, 0);
+	if (nl != 0) {
+		mark(c, c->lmap, t->leaf_arena.cap, v->leaf_base, nl, "leaf array");
+		c->leaves += nl;
+	}
+	if (nc != 0) {
+		mark(c, c->nmap, t->node_arena.cap, v->child_base, nc, "child array");
+		c->nodes += nc;
+		for (i = 0; i < nc && c->err == 0; i++)
+			check_node(c, &t->nodes[v->child_base + i], depth + 1);
+	}
+}
+
+/* name the first reachable node that no rib node heads */
+static bool
+find_orphan(struct check_ctx *c, const uint8_t *hmap, uint32_t idx)
+{
+	const struct svc_node *v = &c->t->nodes[idx];
+	uint32_t i, nc = (uint32_t)__builtin_popcountll(v->child_vec);
+
+	if (!(hmap[idx >> 3] & (1u << (idx & 7)))) {
+		snprintf(c->msg, c->msglen, "node %u (pos %u, child_vec %#llx, "
+				"leaf_vec %#llx, leaf_base %u) has no rib head", idx,
+				v->pos, (unsigned long long)v->child_vec,
+				(unsigned long long)v->leaf_vec, v->leaf_base);
+		return true;
+	}
+	for (i = 0; i < nc; i++)
+		if (find_orphan(c, hmap, v->child_base + i))
+			return true;
+	return false;
+}
+
+static void
+mark_heads(const struct svc_rib_node *x, uint8_t *hmap)
+{
+	if (x == NULL)
+		return;
+	if (x->flags & SVC_RIB_DP_VALID)
+		hmap[x->dp_idx >> 3] |= (uint8_t)(1u << (x->dp_idx & 7));
+	mark_heads(x->child[0], hmap);
+	mark_heads(x->child[1], hmap);
+}
+
+static int
+check_rib(const struct svc_rib_node *x, void *arg)
+{
+	(void)x;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+static void
+check_heads(struct check_ctx *c, const struct svc_rib_node *x, uint64_t *heads)
+{
+	unsigned int i;
+
+	if (x == NULL)
+		return;
+	if (x->flags & SVC_RIB_DIRTY)
+		check_fail(c, "DIRTY left on rib node", x->len, 0);
+	if (x != c->t->rib.root && x->rule == 0 && nchildren(x) != 2)
+		check_fail(c, "rib node without purpose", x->len, nchildren(x));
+	for (i = 0; i < 2; i++)
+		if (x->child[i] != NULL && (x->child[i]->len <= x->len ||
+				svc_key_bit(&x->child[i]->key, x->len) != i ||
+				svc_key_diff(&x->child[i]->key, &x->key, x->len) < x->len))
+			check_fail(c, "rib child misplaced", x->len, i);
+	if (x->flags & SVC_RIB_DP_VALID) {
+		uint32_t idx = x->dp_idx;
+
+		(*heads)++;
+		if (idx == 0 || idx >= c->t->node_arena.cap ||
+				!(c->nmap[idx >> 3] & (1u << (idx & 7))))
+			check_fail(c, "rib head points at no live node", x->len, idx);
+	}
+	check_heads(c, x->child[0], heads);
+	check_heads(c, x->child[1], heads);
+}
+
+int
+svc_check(const struct svctable *t, char *msg, size_t msglen)
+{
+	struct check_ctx c = { .t = t, .msg = msg, .msglen = msglen };
+	uint64_t pend_nodes = 0, pend_leaves = 0, pend_rules = 0;
+	uint64_t free_nodes = 0, free_leaves = 0, rules = 0, heads = 0;
+	const struct svc_arena *arenas[2] = { &t->node_arena, &t->leaf_arena };
+	uint32_t i, s, q;
+
+	if (msglen > 0)
+		msg[0] = '\0';
+	c.nmap = calloc(t->node_arena.cap / 8 + 1, 1);
+	c.lmap = calloc(t->leaf_arena.cap / 8 + 1, 1);
+	if (c.nmap == NULL || c.lmap == NULL) {
+		free(c.nmap);
+		free(c.lmap);
+		snprintf(msg, msglen, "out of memory");
+		return -ENOMEM;
+	}
+	for (s = 0; s < SVC_ROOT_SLOTS && c.err == 0; s++) {
+		uint32_t child = svc_entry_child(t->root->entry[s]);
+
+		if (child == 0)
+			continue;
+		mark(&c, c.nmap, t->node_arena.cap, child, 1, "root child");
+		c.nodes++;
+		check_node(&c, &t->nodes[child], 1);
+	}
+	/* heads must point at reachable nodes: check before marking the rest */
+	if (c.err == 0)
+		check_heads(&c, t->rib.root, &heads);
+	if (c.err == 0 && heads != c.heads) {
+		uint8_t *hmap = calloc(t->node_arena.cap / 8 + 1, 1);
+
+		check_fail(&c, "rib heads vs trie nodes", heads, c.heads);
+		if (hmap != NULL) {
+			mark_heads(t->rib.root, hmap);
+			for (s = 0; s < SVC_ROOT_SLOTS; s++) {
+				uint32_t child = svc_entry_child(t->root->entry[s]);
+
+				if (child != 0 && find_orphan(&c, hmap, child))
+					break;
+			}
+			free(hmap);
+		}
+	}
+	for (q = 0; q < t->rq_count; q++) {
+		const struct svc_retire_batch *rb = &t->rq[(t->rq_head + q) % t->rq_size];
+
+		for (i = 0; i < rb->n; i++) {
+			const struct svc_retire *it = &rb->items[i];
+
+			if (it->kind == SVC_RETIRE_NODES) {
+				mark(&c, c.nmap, t->node_arena.cap, it->idx, it->n, "pending nodes");
+				pend_nodes += it->n;
+			} else if (it->kind == SVC_RETIRE_LEAVES) {
+				mark(&c, c.lmap, t->leaf_arena.cap, it->idx, it->n, "pending leaves");
+				pend_leaves += it->n;
+			} else if (it->kind == SVC_RETIRE_RULE) {
+				pend_rules++;
+			}
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		const struct svc_arena *a = arenas[i];
+		uint32_t len;
+
+		for (len = 1; len <= SVC_ARENA_MAX_RUN; len++) {
+			uint32_t idx = a->free_head[len];
+
+			while (idx != 0 && c.err == 0) {
+				mark(&c, i == 0 ? c.nmap : c.lmap, a->cap, idx, len, "free run");
+				if (i == 0)
+					free_nodes += len;
+				else
+					free_leaves += len;
+				idx = *(const uint32_t *)(const void *)((const uint8_t *)
+					svc_arena_ptr(a, idx) + a->unit * len - sizeof(uint32_t));
+			}
+		}
+	}
+	if (c.err == 0 && c.nodes + pend_nodes != t->node_arena.live)
+		check_fail(&c, "node units leaked", c.nodes + pend_nodes,
+				t->node_arena.live);
+	if (c.err == 0 && c.nodes + pend_nodes + free_nodes != t->node_arena.top - 1u)
+		check_fail(&c, "node units unaccounted", c.nodes + pend_nodes + free_nodes,
+				t->node_arena.top - 1u);
+	if (c.err == 0 && c.leaves + pend_leaves != t->leaf_arena.live)
+		check_fail(&c, "leaf units leaked", c.leaves + pend_leaves,
+				t->leaf_arena.live);
+	if (c.err == 0 && c.leaves + pend_leaves + free_leaves != t->leaf_arena.top - 1u)
+		check_fail(&c, "leaf units unaccounted",
+				c.leaves + pend_leaves + free_leaves, t->leaf_arena.top - 1u);
+	svc_rib_walk(&t->rib, check_rib, &rules);
+	if (c.err == 0 && rules != t->count)
+		check_fail(&c, "rule count", rules, t->count);
+	if (c.err == 0 && rules + pend_rules != t->rule_arena.live)
+		check_fail(&c, "rule slots leaked", rules + pend_rules,
+				t->rule_arena.live);
+	free(c.nmap);
+	free(c.lmap);
+	return c.err;
+}

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The serval-sr authors
+ */
+
+/*
+ * Private to lib/svctable (svctable.c, svc_rib.c, svc_trie.c, svc_tset.c,
+ * svc_mem.c) and its white-box tests.
+ *
+ * Two layers, as rte_fib over rte_rib:
+ * - the rib (svc_rib.c): a binary path-compressed (Patricia) tree of every
+ *   prefix, the authoritative control model. Control lcore only.
+ * - the trie (svc_trie.c): what workers read. A 16-bit direct root table,
+ *   then multibit nodes of stride 6 with poptrie-style bitmaps (a child
+ *   bitmap and a leaf-run bitmap, indexed with popcount) and path
+ *   compression: a node starts at the first bit where its subtree branches or
+ *   a prefix ends, wherever that is. Skipped bits are not compared on the way
+ *   down ("blind descent"); instead every candidate rule met is verified
+ *   against the full key at the end, deepest first. A subtree holding one
+ *   prefix is a single terminal node naming the rule.
+ *
+ * Owner legend (pf style): [I] immutable after publish, [C] control lcore
+ * only, [R] published for workers' acquire loads.
+ */
+
+#ifndef SVCTABLE_PRIV_H
+#define SVCTABLE_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "svctable.h"
+
+/* ---- data-plane trie ---- */
+
+#define SVC_ROOT_BITS 16
+#define SVC_ROOT_SLOTS (1u << SVC_ROOT_BITS)
+#define SVC_STRIDE 6
+#define SVC_FANOUT (1u << SVC_STRIDE)
+/* every node consumes at least one bit past its parent's chunk */
+#define SVC_MAX_DEPTH ((SVCTABLE_KEY_BITS - SVC_ROOT_BITS) / SVC_STRIDE + 2)
+/* candidate tag: the value is a rule index (terminal), not a leaf position */
+#define SVC_CAND_RULE (1u << 31)
+
+/*
+ * One trie node, 32 bytes, two per cache line. It indexes key bits
+ * [pos, pos + 6) (bits past 256 read as zero).
+ * - child_vec bit i: slot i has a child; children are contiguous from
+ *   child_base in the node arena, in slot order.
+ * - leaf_vec bit i: a new run of leaf values starts at slot i (bit 0 set
+ *   whenever there are leaves); runs are contiguous from leaf_base in the
+ *   leaf arena. A leaf is the rule of the longest prefix ending inside this
+ *   node that covers the slot, or 0.
+ * - both bitmaps 0: a terminal, the only prefix of its subtree; leaf_base
+ *   holds its rule index.
+ */
+struct svc_node {
+	uint64_t child_vec;
+	uint64_t leaf_vec;
+	uint32_t child_base;
+	uint32_t leaf_base;
+	uint16_t pos;
+	uint16_t pad16;
+	uint32_t pad32;
+};
+
+_Static_assert(sizeof(struct svc_node) == 32, "two trie nodes per cache line");
+
+/*
+ * The root: the /0 rule and one entry per value of key bits [0, 16).
+ * An entry packs the child node index (low 32 bits, 0 = none; the node sits
+ * alone in a 1-node array) and the rule of the longest prefix of length
+ * 1..16 covering the slot (high 32 bits, 0 = none), so one 64-bit load gives
+ * a consistent pair.
+ */
+struct svc_root {
+	uint32_t default_rule; /* [R] the /0 rule, 0 = none */
+	uint32_t pad[15];
+	uint64_t entry[SVC_ROOT_SLOTS]; /* [R] */
+};
+
+static inline uint32_t
+svc_entry_child(uint64_t e)
+{
+	return (uint32_t)e;
+}
+
+static inline uint32_t
+svc_entry_leaf(uint64_t e)
+{
+	return (uint32_t)(e >> 32);
+}
+
+static inline uint64_t
+svc_entry_make(uint32_t child, uint32_t leaf)
+{
+	return (uint64_t)leaf << 32 | child;
+}
+
+/* ---- arenas (svc_mem.c) ---- */
+
+/* largest array: one node's children or leaf runs */
+#define SVC_ARENA_MAX_RUN SVC_FANOUT
+
+/*
+ * A reserved (mmap, MAP_NORESERVE) array of fixed-size units, handing out
+ * runs of 1..64 units by index. Index 0 is never handed out. Freed runs go
+ * to a free list per run length (no coalescing: the mix of lengths is
+ * stable under churn). Indexes, not pointers, keep nodes small, and the
+ * base never moves, so workers index it without a lock.
+ */
+struct svc_arena {
+	uint8_t *base;     /* [I] */
+	size_t unit;       /* [I] bytes per unit */
+	uint32_t cap;      /* [I] units reserved */
+	uint32_t top;      /* [C] first never-used unit */
+	uint32_t free_head[SVC_ARENA_MAX_RUN + 1]; /* [C] by run length */
+	uint64_t live;     /* [C] units handed out and not freed */
+	uint64_t free_units; /* [C] units on free lists */
+};
+
+int svc_arena_init(struct svc_arena *a, size_t unit, uint32_t cap);
+void svc_arena_fini(struct svc_arena *a);
+/* returns 0 when full */
+uint32_t svc_arena_alloc(struct svc_arena *a, uint32_t n);
+void svc_arena_free(struct svc_arena *a, uint32_t idx, uint32_t n);
+
+static inline void *
+svc_arena_ptr(const struct svc_arena *a, uint32_t idx)
+{
+	return a->base + (size_t)idx * a->unit;
+}
+
+/* a growable array of fixed-size elements (control side scratch) */
+struct svc_vec {
+	void *a;
+	uint32_t n;
+	uint32_t cap;
+	uint32_t esz;
+};
+
+void svc_vec_init(struct svc_vec *v, uint32_t esz);
+void svc_vec_fini(struct svc_vec *v);
+/* returns a pointer to the new (uninitialised) element, or NULL */
+void *svc_vec_push(struct svc_vec *v);
+int svc_vec_reserve(struct svc_vec *v, uint32_t n);
+
+static inline void *
+svc_vec_at(const struct svc_vec *v, uint32_t i)
+{
+	return (uint8_t *)v->a + (size_t)i * v->esz;
+}
+
+/* ---- rib (svc_rib.c) ---- */
+
+#define SVC_RIB_DIRTY      0x1 /* this node or one below changed in the open commit */
+#define SVC_RIB_DP_VALID   0x2 /* heads a trie node at dp_idx, and owns its arrays */
+#define SVC_RIB_DP_INCL    0x4 /* that node includes this node's own prefix */
+#define SVC_RIB_DEAD       0x8 /* DIRTY and no rule left below: pruned after the commit */
+
+/*
+ * A rib node: a prefix (rule != 0) or a branching point (rule == 0, two
+ * children), 64 bytes. Children differ from the node at bit `len`.
+ */
+struct svc_rib_node {
+	struct svctable_key key;          /* bits past len are zero */
+	struct svc_rib_node *child[2];
+	uint32_t rule;                    /* rule index, 0 = none */
+	uint32_t dp_idx;                  /* node arena index, if DP_VALID */
+	uint16_t len;
+	uint16_t flags;
+	uint32_t pad;
+};
+
+_Static_assert(sizeof(struct svc_rib_node) == 64, "one rib node per cache line");
+
+struct svc_rib {
+	struct svc_rib_node *root;        /* len 0, never removed */
+	struct svc_rib_node *free_list;   /* linked through child[0] */
+	uint32_t n_free;
+	uint32_t n_nodes;                 /* in use */
+	void **chunks;
+	uint32_t n_chunks;
+	uint32_t cap_chunks;
+};
+
+int svc_rib_init(struct svc_rib *r);
+void svc_rib_fini(struct svc_rib *r);
+/* make sure n nodes can be created without allocating */
+int svc_rib_reserve(struct svc_rib *r, uint32_t n);
+struct svc_rib_node *svc_rib_find(const struct svc_rib *r,
+		const struct svctable_key *key, unsigned int len);
+/* find or create the node for (key, len), marking the path DIRTY;
+ * needs 2 reserved nodes */
+struct svc_rib_node *svc_rib_insert(struct svc_rib *r,
+		const struct svctable_key *key, unsigned int len);
+/* find (key, len) and mark the path DIRTY; NULL if absent */
+struct svc_rib_node *svc_rib_mark(struct svc_rib *r,
+		const struct svctable_key *key, unsigned int len);
+/* mark DEAD the DIRTY nodes with no rule in their subtree, so the trie
+ * build sees the rib as it will be once pruned */
+void svc_rib_mark_dead(struct svc_rib *r);
+/* remove rule-less nodes with fewer than two children on DIRTY paths and
+ * clear DIRTY and DEAD; returns the number of removed nodes that still had
+ * DP_VALID set (a leak: 0 whenever the trie build is right) */
+uint32_t svc_rib_prune(struct svc_rib *r);
+typedef int (*svc_rib_walk_fn)(const struct svc_rib_node *n, void *arg);
+int svc_rib_walk(const struct svc_rib *r, svc_rib_walk_fn fn, void *arg);
+size_t svc_rib_memory(const struct svc_rib *r);
+
+/* key helpers */
+unsigned int svc_key_bit(const struct svctable_key *k, unsigned int i);
+/* bits [pos, pos + n) as a number, n <= 16; bits past 256 read as zero */
+unsigned int svc_key_bits(const struct svctable_key *k, unsigned int pos,
+		unsigned int n);
+/* first bit index < limit where a and b differ, or limit */
+unsigned int svc_key_diff(const struct svctable_key *a,
+		const struct svctable_key *b, unsigned int limit);
+bool svc_key_valid(const struct svctable_key *k, unsigned int len);
+
+/* ---- target sets (svc_tset.c) ---- */
+
+/*
+ * A canonical target list with its consistent-hash table, shared (interned)
+ * by every rule with the same list. Immutable once a rule using it is
+ * published; freed after a grace period once no rule uses it.
+ */
+struct svc_tset {
+	struct svc_tset *next;    /* [C] intern chain */
+	uint64_t hash;            /* [C] */
+	uint32_t refcnt;          /* [C] rules using it, committed or being committed */
+	uint16_t n_targets;       /* [I] */
+	uint16_t n_active;        /* [I] */
+	uint8_t lut_bits;         /* [I] */
+	size_t bytes;             /* [C] allocation size */
+	uint16_t *lut;            /* [I] inside this allocation, NULL if no active target */
+	struct svctable_target targets[]; /* [I] sorted: priority desc, id asc */
+};
+
+struct svc_tset_table {
+	struct svc_tset **buckets;
+	uint32_t mask;
+	uint32_t n;
+	size_t bytes;             /* sum of live tset allocations */
+};
+
+int svc_tset_table_init(struct svc_tset_table *tt);
+/* frees every tset still interned */
+void svc_tset_table_fini(struct svc_tset_table *tt);
+/* canonicalise, validate and sort a list in place: 0, -EINVAL, -E2BIG */
+int svc_targets_canon(struct svctable_target *v, uint32_t n);
+/* find or build the set for a canonical list; takes a reference */
+struct svc_tset *svc_tset_get(struct svc_tset_table *tt,
+		const struct svctable_target *v, uint32_t n);
+/* drop a reference; returns true when it was the last (the set is then
+ * unlinked and the caller frees it, after a grace period if published) */
+bool svc_tset_put(struct svc_tset_table *tt, struct svc_tset *s);
+void svc_tset_free(struct svc_tset *s);
+
+static inline struct svc_tset *
+svc_tset_of(const struct svctable_target *targets)
+{
+	return (struct svc_tset *)(void *)((uint8_t *)(uintptr_t)targets -
+			offsetof(struct svc_tset, targets));
+}
+
+/* ---- retire queue ---- */
+
+enum svc_retire_kind {
+	SVC_RETIRE_NODES,
+	SVC_RETIRE_LEAVES,
+	SVC_RETIRE_RULE,
+	SVC_RETIRE_TSET,
+	SVC_RETIRE_ROOT,
+};
+
+struct svc_retire {
+	uint32_t kind;
+	uint32_t n;        /* units, for arenas */
+	union {
+		uint32_t idx;
+		void *ptr;
+	};
+};
+
+struct svc_retire_batch {
+	uint64_t token;
+	struct svc_retire *items;
+	uint32_t n;
+	size_t bytes;
+};
+
+/* ---- the table ---- */
+
+struct svctable {
+	/* read by workers: first cache line, written only at create */
+	struct svc_root *root;                /* [R] swapped by batch commits */
+	const struct svc_node *nodes;         /* [I] node arena base */
+	const uint32_t *leaves;               /* [I] leaf arena base */
+	const struct svctable_rule *rules;    /* [I] rule arena base */
+
+	/* control lcore only from here on: a separate line, so control
+	 * writes never invalidate the workers' line */
+	_Alignas(64) struct svc_arena node_arena;  /* [C] */
+	struct svc_arena leaf_arena;          /* [C] */
+	struct svc_arena rule_arena;          /* [C] units of one svctable_rule */
+	struct svc_rib rib;                   /* [C] */
+	struct svc_tset_table tsets;          /* [C] */
+	struct rte_rcu_qsbr *qsv;             /* [C] */
+	struct svc_retire_batch *rq;          /* [C] reclaim queue (ring) */
+	uint32_t rq_size;                     /* [C] */
+	uint32_t rq_head;                     /* [C] oldest */
+	uint32_t rq_count;                    /* [C] */
+	size_t pending_bytes;                 /* [C] */
+	uint64_t version;                     /* [C] bumped by every commit */
+	uint32_t count;                       /* [C] committed rules */
+	uint32_t max_rules;                   /* [I] */
+	uint32_t open_txns;                   /* [C] */
+	uint64_t *scratch;                    /* [C] new root entries during a commit */
+	uint8_t *scratch_set;                 /* [C] slots present in scratch */
+};
+
+/* ---- trie build (svc_trie.c) ---- */
+
+struct svc_fixup {
+	struct svc_rib_node *node;
+	uint32_t dp_idx;                      /* 0: no longer heads a node */
+	uint16_t flags;                       /* DP_INCL or 0 */
+};
+
+struct svc_fresh {
+	uint32_t kind;                        /* SVC_RETIRE_NODES / _LEAVES */
+	uint32_t idx;
+	uint32_t n;
+};
+
+/* what one commit's trie update needs and produces */
+struct svc_build {
+	struct svctable *t;
+	struct svc_vec retire;                /* struct svc_retire, freed after publish */
+	struct svc_vec fresh;                 /* struct svc_fresh, freed on failure */
+	struct svc_vec fixup;                 /* struct svc_fixup, applied after publish */
+	struct svc_vec slots;                 /* uint32_t root slots present in scratch */
+	uint32_t new_default;
+	bool default_changed;
+	bool copy_root;
+	struct svc_root *new_root;            /* when copy_root */
+	uint32_t n_changes;
+};
+
+void svc_build_init(struct svc_build *b, struct svctable *t);
+void svc_build_fini(struct svc_build *b);
+/* after the rib holds the new state: recompute root leaves over the prefix
+ * (1 <= len <= 16) */
+int svc_build_leaves(struct svc_build *b, const struct svctable_key *key,
+		unsigned int len);
+/* rebuild the region of a root slot */
+int svc_build_slot(struct svc_build *b, uint32_t slot);
+/* decide how to publish; allocates a new root if needed */
+int svc_build_prepare(struct svc_build *b);
+/* one release store (or one per changed slot when only one changed) */
+void svc_build_publish(struct svc_build *b);
+/* after publish: set the rib's trie bookkeeping */
+void svc_build_apply_fixups(struct svc_build *b);
+/* on failure: free every array this build allocated */
+void svc_build_rollback(struct svc_build *b);
+
+int svc_trie_init(struct svctable *t);
+void svc_trie_fini(struct svctable *t);
+/* free one retired item now */
+void svc_free_item(struct svctable *t, const struct svc_retire *it);
+size_t svc_item_bytes(const struct svctable *t, const struct svc_retire *it);
+
+/*
+ * White-box check for tests: every arena unit is reachable from the
+ * published trie exactly once, pending reclamation, or free; the rib is
+ * canonical and its bookkeeping matches the trie. Returns 0 or -EFAULT,
+ * with a reason in msg.
+ */
+int svc_check(const struct svctable *t, char *msg, size_t msglen);
+
+#endif /* SVCTABLE_PRIV_H */
