@@ -14,6 +14,10 @@
 
 #include "control.h"
 #include "neigh.h"
+#include "sal_parse.h"
+#include "sal_path.h"
+#include "services.h"
+#include "svctable.h"
 #include "worker.h"
 
 RTE_LOG_REGISTER(ssr_logtype_control, user.serval.control, INFO);
@@ -23,6 +27,10 @@ RTE_LOG_REGISTER(ssr_logtype_control, user.serval.control, INFO);
 
 #define CTL_BURST 64
 
+int ssr_reload_flag;
+
+static int delay_resize(struct ssr_control *c, const struct ssr_config *cfg);
+
 /* Queue @p m for TX on port index @p pidx through the owning worker. */
 static void
 ctl_send(struct ssr_control *c, unsigned int pidx, struct rte_mbuf *m)
@@ -31,6 +39,7 @@ ctl_send(struct ssr_control *c, unsigned int pidx, struct rte_mbuf *m)
 	struct ssr_worker *w = r->workers[r->port[pidx].txq_owner[0]];
 
 	m->port = pidx;
+	ssr_tag_set(m, SSR_TAG_TX, 0);
 	if (rte_ring_mp_enqueue(w->inbox, m) != 0) {
 		ssr_drop(&c->stats, SSR_DROP_HANDOFF_FULL, 1);
 		rte_pktmbuf_free(m);
@@ -205,14 +214,14 @@ ctl_miss(struct ssr_control *c, struct rte_mbuf *m, uint64_t now)
 	struct ssr_neigh_ctl *nc;
 	int s;
 
-	s = ssr_neigh_get(t, m->hash.usr, m->port);
+	s = ssr_neigh_get(t, m->hash.fdir.lo, m->port);
 	if (s < 0) {
 		ssr_drop(&c->stats, SSR_DROP_NEIGH_TABLE_FULL, 1);
 		rte_pktmbuf_free(m);
 		return;
 	}
 	nc = &t->ctl[s];
-	if (ssr_neigh_lookup(t, m->hash.usr, &mac)) {
+	if (ssr_neigh_lookup(t, m->hash.fdir.lo, &mac)) {
 		/* resolved since the worker looked */
 		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 
@@ -236,6 +245,94 @@ ctl_miss(struct ssr_control *c, struct rte_mbuf *m, uint64_t now)
 	if (nc->n_req == 0 || (nc->n_req < SSR_ARP_MAX_TRIES &&
 				now - nc->last_req_tsc >= c->retry_tsc))
 		send_request(c, s, now);
+}
+
+/* A delay rule matched m: hold it (bounded per rule). */
+static void
+ctl_delay(struct ssr_control *c, struct rte_mbuf *m, uint64_t now)
+{
+	uint32_t id = m->hash.fdir.lo;
+	struct ssr_delay_q *q;
+
+	if (id >= c->n_delay || c->delay[id].cap == 0 ||
+			c->delay[id].n == c->delay[id].cap) {
+		ssr_drop(&c->stats, SSR_DROP_SAL_DELAY_FULL, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	q = &c->delay[id];
+	q->m[(q->head + q->n) % q->cap] = m;
+	q->since[(q->head + q->n) % q->cap] = now;
+	q->n++;
+}
+
+/* Send a held request back through a worker's SAL stage. */
+static void
+reinject(struct ssr_control *c, struct rte_mbuf *m)
+{
+	struct ssr_router *r = c->r;
+	struct ssr_worker *w = r->workers[c->next_worker++ % r->n_workers];
+
+	ssr_tag_set(m, SSR_TAG_REINJECT, 0);
+	if (rte_ring_mp_enqueue(w->inbox, m) != 0) {
+		ssr_drop(&c->stats, SSR_DROP_HANDOFF_FULL, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ssr_count(&c->stats, SSR_CNT_SAL_DELAY_RELEASED, 1);
+	ssr_count(&c->stats, SSR_CNT_HANDOFF_OUT, 1);
+}
+
+/* Does the rule now matching m's serviceID take it (not delay any more)? */
+static bool
+released(struct ssr_control *c, struct rte_mbuf *m)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct svctable_rule *rule;
+	struct sal_pkt sp;
+
+	if (sal_parse(&c->r->sal_conf, frame, rte_pktmbuf_data_len(m),
+				sizeof(struct rte_ether_hdr), &sp) != SAL_DROP_NONE ||
+			sp.n_service == 0)
+		return true; /* cannot happen (a worker parsed it): let it be dropped */
+	/* the control lcore reclaims svctable memory itself: the rule stays
+	 * valid for this call */
+	rule = svctable_lookup(c->r->svc, (const struct svctable_key *)(const void *)
+			sal_pkt_service_id(frame, &sp, 0));
+	return rule == NULL || rule->action != SVCTABLE_ACTION_DELAY;
+}
+
+static void
+scan_delay(struct ssr_control *c, uint64_t now)
+{
+	unsigned int i, k;
+
+	for (i = 0; i < c->n_delay; i++) {
+		struct ssr_delay_q *q = &c->delay[i];
+		uint16_t n = q->n, kept = 0;
+
+		if (n == 0)
+			continue;
+		for (k = 0; k < n; k++) {
+			uint16_t at = (q->head + k) % q->cap;
+			struct rte_mbuf *m = q->m[at];
+
+			if (now - q->since[at] >= q->timeout_tsc) {
+				ssr_drop(&c->stats, SSR_DROP_SAL_DELAY_TIMEOUT, 1);
+				rte_pktmbuf_free(m);
+			} else if (released(c, m)) {
+				reinject(c, m);
+			} else {
+				/* compact in place: kept <= k, order preserved */
+				uint16_t to = (q->head + kept) % q->cap;
+
+				q->m[to] = m;
+				q->since[to] = q->since[at];
+				kept++;
+			}
+		}
+		q->n = kept;
+	}
 }
 
 static void
@@ -305,7 +402,7 @@ ssr_control_init(struct ssr_control *c, struct ssr_router *r)
 		ssr_neigh_set(r->neigh, s, &mac);
 		r->neigh->ctl[s].is_static = true;
 	}
-	return 0;
+	return delay_resize(c, cfg);
 }
 
 static unsigned int
@@ -319,13 +416,22 @@ take_ring(struct ssr_control *c, uint64_t now)
 		return 0;
 	ssr_count(&c->stats, SSR_CNT_FROM_WORKERS, n);
 	for (i = 0; i < n; i++) {
-		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[i],
-				struct rte_ether_hdr *);
-
-		if (eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))
+		switch (pkts[i]->hash.fdir.hi) {
+		case SSR_TAG_ARP:
 			ctl_arp(c, pkts[i], now);
-		else
+			break;
+		case SSR_TAG_MISS:
 			ctl_miss(c, pkts[i], now);
+			break;
+		case SSR_TAG_DELAY:
+			ctl_delay(c, pkts[i], now);
+			break;
+		default:
+			/* cannot happen: every sender tags */
+			ssr_drop(&c->stats, SSR_DROP_CONTROL_RING_FULL, 1);
+			rte_pktmbuf_free(pkts[i]);
+			break;
+		}
 	}
 	return n;
 }
@@ -338,8 +444,15 @@ ssr_control_poll(struct ssr_control *c)
 
 	if (now - c->last_scan >= c->scan_tsc) {
 		scan(c, now);
+		scan_delay(c, now);
 		c->last_scan = now;
 	}
+	/* relaxed: a flag set by the signal handler, polled here */
+	if (__atomic_load_n(&ssr_reload_flag, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&ssr_reload_flag, 0, __ATOMIC_RELAXED);
+		ssr_control_reload(c);
+	}
+	svctable_reclaim(c->r->svc);
 	return n;
 }
 
@@ -353,4 +466,125 @@ ssr_control_finish(struct ssr_control *c)
 		;
 	for (i = 0; i < t->n_used; i++)
 		drop_pending(c, t->used[i], SSR_DROP_SHUTDOWN);
+	for (i = 0; i < c->n_delay; i++) {
+		struct ssr_delay_q *q = &c->delay[i];
+
+		while (q->n != 0) {
+			ssr_drop(&c->stats, SSR_DROP_SHUTDOWN, 1);
+			rte_pktmbuf_free(q->m[q->head]);
+			q->head = (q->head + 1) % q->cap;
+			q->n--;
+		}
+	}
+}
+
+/* Size delay queue i from rule i of @p cfg (only delay rules hold). */
+static int
+delay_setup(struct ssr_control *c, const struct ssr_config *cfg, unsigned int i)
+{
+	struct ssr_delay_q *q = &c->delay[i];
+	const struct ssr_cfg_service *s = &cfg->services[i];
+
+	if (s->action != SSR_ACTION_DELAY)
+		return 0;
+	q->timeout_tsc = c->r->tsc_hz * s->delay_timeout_ms / 1000;
+	if (q->cap == s->delay_queue)
+		return 0;
+	if (q->n != 0)
+		return 0; /* keeps its packets and size until it drains */
+	rte_free(q->m);
+	rte_free(q->since);
+	q->m = rte_calloc("ssr_delay", s->delay_queue, sizeof(*q->m), 0);
+	q->since = rte_calloc("ssr_delay", s->delay_queue, sizeof(*q->since), 0);
+	q->head = 0;
+	q->cap = s->delay_queue;
+	if (q->m == NULL || q->since == NULL) {
+		q->cap = 0;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+delay_resize(struct ssr_control *c, const struct ssr_config *cfg)
+{
+	unsigned int i;
+	int ret;
+
+	if (cfg->n_services > c->n_delay) {
+		struct ssr_delay_q *d = rte_realloc(c->delay,
+				cfg->n_services * sizeof(*d), 0);
+
+		if (d == NULL)
+			return -ENOMEM;
+		memset(d + c->n_delay, 0, (cfg->n_services - c->n_delay) * sizeof(*d));
+		c->delay = d;
+		c->n_delay = cfg->n_services;
+	}
+	for (i = 0; i < cfg->n_services; i++) {
+		ret = delay_setup(c, cfg, i);
+		if (ret != 0)
+			return ret;
+	}
+	return 0;
+}
+
+int
+ssr_control_reload(struct ssr_control *c)
+{
+	const struct ssr_config *old = c->live != NULL ? c->live : c->r->cfg;
+	struct ssr_config_errors errs;
+	struct ssr_config *cfg;
+	char err[256];
+	unsigned int i;
+	int ret;
+
+	if (c->reload_path == NULL)
+		return -EINVAL;
+	cfg = ssr_config_load_file(c->reload_path, &errs);
+	for (i = 0; i < errs.n; i++)
+		CLOG(ERR, "reload: %s", errs.msgs[i]);
+	ssr_config_errors_free(&errs);
+	if (cfg == NULL) {
+		CLOG(ERR, "reload: %s has errors; the running rules stay",
+				c->reload_path);
+		return -EINVAL;
+	}
+	if (cfg->n_ports != old->n_ports || cfg->n_neighbors != old->n_neighbors ||
+			cfg->gateway != old->gateway ||
+			cfg->sal_ip_protocol != old->sal_ip_protocol ||
+			memcmp(cfg->ports, old->ports, cfg->n_ports * sizeof(*cfg->ports)) != 0)
+		CLOG(WARNING, "reload: only 'services' is applied; ports, "
+				"neighbours, gateway and sal changes need a restart");
+	ret = delay_resize(c, cfg);
+	if (ret == 0)
+		ret = ssr_services_apply(c->r->svc, cfg, err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "out of memory for delay queues");
+	if (ret != 0) {
+		CLOG(ERR, "reload: %s; the running rules stay", err);
+		ssr_config_free(cfg);
+		return ret;
+	}
+	CLOG(NOTICE, "reload: %u service rule(s) from %s in force", cfg->n_services,
+			c->reload_path);
+	ssr_config_free(c->live);
+	c->live = cfg;
+	return 0;
+}
+
+void
+ssr_control_free(struct ssr_control *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n_delay; i++) {
+		rte_free(c->delay[i].m);
+		rte_free(c->delay[i].since);
+	}
+	rte_free(c->delay);
+	c->delay = NULL;
+	c->n_delay = 0;
+	ssr_config_free(c->live);
+	c->live = NULL;
 }

@@ -33,10 +33,13 @@
 
 #include "config.h"
 #include "control.h"
+#include "flowtable.h"
 #include "neigh.h"
 #include "ports.h"
 #include "router.h"
+#include "services.h"
 #include "stats.h"
+#include "svctable.h"
 #include "worker.h"
 
 RTE_LOG_REGISTER(ssr_logtype_main, user.serval.main, INFO);
@@ -63,8 +66,11 @@ struct ssr_opts {
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	ssr_request_stop();
+	if (sig == SIGHUP)
+		/* relaxed: a flag the control loop polls */
+		__atomic_store_n(&ssr_reload_flag, 1, __ATOMIC_RELAXED);
+	else
+		ssr_request_stop();
 }
 
 static void
@@ -78,7 +84,8 @@ usage(FILE *f, const char *prog)
 		"      --exit-on-idle MS  stop once no packet arrived for MS ms after\n"
 		"                         at least one did (pcap replay, demos, tests)\n"
 		"  -h, --help             this text\n"
-		"SIGINT/SIGTERM stop the router cleanly and print its counters.\n",
+		"SIGINT/SIGTERM stop the router cleanly and print its counters;\n"
+		"SIGHUP re-reads FILE and replaces the service rules at one instant.\n",
 		prog);
 }
 
@@ -169,6 +176,14 @@ warn_inactive(const struct ssr_config *cfg)
 	if (cfg->registration.enabled)
 		MLOG(WARNING, "%s: 'registration' is set but this build does not "
 				"serve in-band registration yet", cfg->source);
+	for (unsigned int i = 0; i < cfg->n_services; i++) {
+		const struct ssr_cfg_service *s = &cfg->services[i];
+
+		if (s->action == SSR_ACTION_LOCAL)
+			MLOG(WARNING, "%s:%u: services[%u]: action local needs the "
+					"SAL endpoint, not in this build: its requests are "
+					"dropped (sal_local_unsupported)", cfg->source, s->line, i);
+	}
 }
 
 static uint64_t
@@ -231,6 +246,26 @@ print_counters(struct ssr_router *r, const struct ssr_control *ctl, FILE *f)
 			sum.cnt[SSR_CNT_CONSUMED], ssr_stats_dropped(&sum),
 			ssr_stats_balanced(&sum) ? "ok" : "VIOLATED");
 	fflush(f);
+}
+
+/* The gateway-mode flow table: split over the workers, aged in TSC cycles. */
+static struct flowtable *
+create_flows(const struct ssr_router *r)
+{
+	const struct ssr_cfg_flows *f = &r->cfg->flows;
+	uint64_t ms = r->tsc_hz / 1000;
+	struct flowtable_conf conf = {
+		.name = "ssr_flows",
+		.max_flows = f->max,
+		.n_workers = r->n_workers,
+		.socket_id = rte_socket_id(),
+	};
+
+	conf.timeout[FLOWTABLE_STATE_FREE] = ms; /* unused; must not be 0 */
+	conf.timeout[FLOWTABLE_STATE_SYN_SEEN] = ms * f->syn_timeout_ms;
+	conf.timeout[FLOWTABLE_STATE_ESTABLISHED] = ms * f->established_timeout_ms;
+	conf.timeout[FLOWTABLE_STATE_CLOSING] = ms * f->closing_timeout_ms;
+	return flowtable_create(&conf);
 }
 
 static int
@@ -329,7 +364,8 @@ main(int argc, char **argv)
 	struct ssr_config *cfg;
 	struct ssr_opts o;
 	struct sigaction sa;
-	char **app_argv;
+	char **app_argv, err[256];
+	bool ctl_ready = false;
 	int dd, app_argc, ret, i, status = EXIT_FAILURE;
 
 	for (dd = 1; dd < argc && strcmp(argv[dd], "--") != 0; dd++)
@@ -373,6 +409,7 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	r->cfg = cfg;
 	r->sal_proto = cfg->sal_ip_protocol;
@@ -380,6 +417,12 @@ main(int argc, char **argv)
 	r->gateway = rte_cpu_to_be_32(cfg->gateway);
 	r->tsc_hz = rte_get_tsc_hz();
 	r->drain_tsc = (r->tsc_hz + 999999) / 1000000 * SSR_TX_DRAIN_US;
+	if (sal_parse_conf_init(&r->sal_conf, cfg->sal_ip_protocol,
+				SAL_PARSE_F_NO_IP_CSUM) != 0) {
+		/* NO_IP_CSUM: the worker checked the IPv4 checksum already */
+		MLOG(ERR, "sal.ip_protocol %u refused by lib/sal", cfg->sal_ip_protocol);
+		goto out;
+	}
 	r->neigh = ssr_neigh_create(rte_socket_id(), cfg->arp.queue);
 	if (r->neigh == NULL) {
 		MLOG(ERR, "cannot allocate the neighbour table");
@@ -387,10 +430,28 @@ main(int argc, char **argv)
 	}
 	if (setup_workers(r) != 0)
 		goto out;
-	if (ssr_control_init(&ctl, r) != 0) {
-		MLOG(ERR, "cannot install the static neighbours");
+	r->svc = ssr_services_create(cfg, rte_socket_id());
+	if (r->svc == NULL || svctable_rcu_attach(r->svc, r->qsv) != 0) {
+		MLOG(ERR, "cannot create the service table: %s", rte_strerror(rte_errno));
 		goto out;
 	}
+	r->ft = create_flows(r);
+	if (r->ft == NULL || flowtable_rcu_attach(r->ft, r->qsv) != 0) {
+		MLOG(ERR, "cannot create the flow table (flows.max %u): %s",
+				cfg->flows.max, rte_strerror(rte_errno));
+		goto out;
+	}
+	if (ssr_services_apply(r->svc, cfg, err, sizeof(err)) != 0) {
+		MLOG(ERR, "%s", err);
+		goto out;
+	}
+	if (ssr_control_init(&ctl, r) != 0) {
+		MLOG(ERR, "cannot set up the control lcore (static neighbours, "
+				"delay queues)");
+		goto out;
+	}
+	ctl_ready = true;
+	ctl.reload_path = o.config;
 	MLOG(INFO, "%s: %u port(s), %u worker(s), %u service rule(s); running",
 			cfg->source, r->n_ports, r->n_workers, cfg->n_services);
 
@@ -404,10 +465,14 @@ main(int argc, char **argv)
 	print_counters(r, &ctl, stdout);
 	status = EXIT_SUCCESS;
 out:
+	if (ctl_ready)
+		ssr_control_free(&ctl);
 	ssr_ports_close(r);
 	for (i = 0; i < (int)r->n_workers; i++)
 		ssr_worker_free(r->workers[i]);
 	rte_ring_free(r->ctl_ring);
+	svctable_free(r->svc);
+	flowtable_free(r->ft);
 	rte_free(r->qsv);
 	ssr_neigh_free(r->neigh);
 	ssr_ports_free_pools(r);

@@ -25,6 +25,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "config.h"
+#include "sal_parse.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,8 @@ extern "C" {
 
 struct ssr_worker;
 struct ssr_neigh;
+struct svctable;
+struct flowtable;
 
 /** One port as the data path sees it. */
 struct ssr_port {
@@ -71,6 +74,9 @@ struct ssr_router {
 	bool has_gateway;                      /**< [I] */
 	rte_be32_t gateway;                    /**< [I] */
 	uint8_t sal_proto;                     /**< [I] IP protocol carrying SAL */
+	struct sal_parse_conf sal_conf;        /**< [I] */
+	struct svctable *svc;                  /**< [R] rules; [C] writes */
+	struct flowtable *ft;                  /**< gateway-mode flows (workers) */
 	struct ssr_neigh *neigh;               /**< [R] entries; [C] writes */
 	struct rte_ring *ctl_ring;             /**< workers -> control (MP/SC) */
 	unsigned int n_workers;                /**< [I] */

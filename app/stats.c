@@ -67,6 +67,9 @@ ssr_stats_add(struct ssr_stats *sum, const struct ssr_stats *src)
 		sum->cnt[i] += __atomic_load_n(&src->cnt[i], __ATOMIC_RELAXED);
 	for (i = 0; i < SSR_DROP_MAX; i++)
 		sum->drop[i] += __atomic_load_n(&src->drop[i], __ATOMIC_RELAXED);
+	for (i = 0; i < SAL_DROP_MAX; i++)
+		sum->sal_reason[i] += __atomic_load_n(&src->sal_reason[i],
+				__ATOMIC_RELAXED);
 }
 
 uint64_t
@@ -94,6 +97,11 @@ ssr_stats_print(FILE *f, const char *title, const struct ssr_stats *s)
 		if (s->drop[i] != 0)
 			fprintf(f, "  drop.%s: %" PRIu64 "  # %s\n", ssr_drop_name(i),
 					s->drop[i], ssr_drop_desc(i));
+	for (i = 0; i < SAL_DROP_MAX; i++)
+		if (s->sal_reason[i] != 0)
+			fprintf(f, "  sal_malformed.%s: %" PRIu64 "  # %s\n",
+					sal_drop_reason_name(i), s->sal_reason[i],
+					sal_drop_reason_str(i));
 }
 
 int

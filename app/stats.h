@@ -27,6 +27,8 @@
 
 #include <rte_common.h>
 
+#include "sal.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -48,6 +50,8 @@ extern "C" {
 	_(NEIGH_RELEASED, "released after the next hop resolved") \
 	_(SAL_RESOLVED, "SAL connection requests resolved to a target") \
 	_(SAL_GATEWAY, "SAL packets relayed in gateway mode") \
+	_(SAL_FLOWS_CREATED, "gateway-mode flows created") \
+	_(SAL_MIGRATED, "gateway-mode client migrations accepted") \
 	_(SAL_LOCAL, "SAL packets handled by the local endpoint") \
 	_(SAL_DELAYED, "SAL connection requests held by a delay rule") \
 	_(SAL_DELAY_RELEASED, "held SAL requests released by a new rule")
@@ -79,15 +83,19 @@ extern "C" {
 	_(SHUTDOWN, "still queued at shutdown") \
 	_(SAL_MALFORMED, "malformed SAL header") \
 	_(SAL_NO_SERVICE, "no serviceID prefix matched") \
+	_(SAL_NO_TARGET, "forward rule with every target at weight 0") \
 	_(SAL_RULE_DROP, "a drop rule matched") \
 	_(SAL_LOOP, "router address already in SOURCE (loop)") \
 	_(SAL_TOO_BIG, "no room to add the SOURCE extension") \
 	_(SAL_NOT_SYN, "SAL to the router that is no connection request") \
 	_(SAL_NO_FLOW, "gateway-mode packet matching no flow") \
+	_(SAL_FLOW_MISMATCH, "flowIDs or address do not match the flow") \
+	_(SAL_NONCE_MISMATCH, "migration (RSYN) with the wrong nonce") \
+	_(SAL_GATEWAY_DATAGRAM, "connectionless datagram for a gateway-mode rule") \
 	_(SAL_FLOW_FULL, "flow table full") \
 	_(SAL_DELAY_FULL, "delay queue full") \
 	_(SAL_DELAY_TIMEOUT, "delayed request timed out") \
-	_(SAL_UNSUPPORTED, "SAL to the router, not served by this build")
+	_(SAL_LOCAL_UNSUPPORTED, "local rule: this build has no SAL endpoint")
 
 #define SSR_CNT_ENUM(name, desc) SSR_CNT_##name,
 enum ssr_counter {
@@ -107,6 +115,8 @@ enum ssr_drop_reason {
 struct ssr_stats {
 	uint64_t cnt[SSR_CNT_MAX];
 	uint64_t drop[SSR_DROP_MAX];
+	/** Detail of SSR_DROP_SAL_MALFORMED by lib/sal's reason (not summed). */
+	uint64_t sal_reason[SAL_DROP_MAX];
 } __rte_cache_aligned;
 
 /**
@@ -128,6 +138,18 @@ ssr_drop(struct ssr_stats *s, enum ssr_drop_reason r, uint64_t n)
 	/* relaxed: as ssr_count() */
 	__atomic_store_n(&s->drop[r], __atomic_load_n(&s->drop[r], __ATOMIC_RELAXED) + n,
 			__ATOMIC_RELAXED);
+}
+
+/** Count one malformed SAL packet with lib/sal's reason. Owning lcore only. */
+static inline void
+ssr_drop_sal(struct ssr_stats *s, enum sal_drop_reason r)
+{
+	ssr_drop(s, SSR_DROP_SAL_MALFORMED, 1);
+	if ((unsigned int)r < SAL_DROP_MAX)
+		/* relaxed: as ssr_count() */
+		__atomic_store_n(&s->sal_reason[r],
+				__atomic_load_n(&s->sal_reason[r], __ATOMIC_RELAXED) + 1,
+				__ATOMIC_RELAXED);
 }
 
 /** Read one counter of another lcore. Any lcore. */

@@ -15,6 +15,7 @@
 #include <rte_prefetch.h>
 
 #include "neigh.h"
+#include "sal_path.h"
 #include "worker.h"
 
 /* What stage 1 decided for a packet. */
@@ -22,6 +23,7 @@ enum ssr_class {
 	SSR_C_DROP,
 	SSR_C_ARP,
 	SSR_C_LOCAL,
+	SSR_C_SAL,
 	SSR_C_FWD,
 };
 
@@ -110,6 +112,7 @@ ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
 	}
 	/* this worker has no TX queue on the port: the owner sends it */
 	m->port = pidx;
+	ssr_tag_set(m, SSR_TAG_TX, 0);
 	if (unlikely(rte_ring_mp_enqueue(r->workers[w->tx_owner[pidx]]->inbox, m) != 0)) {
 		ssr_drop(&w->stats, SSR_DROP_HANDOFF_FULL, 1);
 		rte_pktmbuf_free(m);
@@ -238,8 +241,13 @@ classify(struct ssr_worker *w, const struct ssr_port *p, struct rte_mbuf *m,
 		*reason = SSR_DROP_IP_MARTIAN;
 		return SSR_C_DROP;
 	}
-	if (is_router_addr(r, ip->dst_addr))
+	if (is_router_addr(r, ip->dst_addr)) {
+		/* SAL to the router: a connection request to resolve, or a
+		 * gateway-mode flow; fragments are the SAL parser's to refuse */
+		if (ip->next_proto_id == r->sal_proto)
+			return SSR_C_SAL;
 		return SSR_C_LOCAL;
+	}
 	if (unlikely(is_bcast_or_mcast(r, ip->dst_addr))) {
 		*reason = SSR_DROP_IP_BROADCAST;
 		return SSR_C_DROP;
@@ -287,14 +295,6 @@ local_icmp(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
 }
 
 static void
-local_sal(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
-{
-	(void)pidx;
-	ssr_drop(&w->stats, SSR_DROP_SAL_UNSUPPORTED, 1);
-	rte_pktmbuf_free(m);
-}
-
-static void
 local_packet(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
 {
 	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
@@ -309,17 +309,14 @@ local_packet(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
 	}
 	if (ip->next_proto_id == IPPROTO_ICMP)
 		local_icmp(w, pidx, m);
-	else if (ip->next_proto_id == w->r->sal_proto)
-		local_sal(w, pidx, m);
 	else {
 		ssr_drop(&w->stats, SSR_DROP_LOCAL_PROTO, 1);
 		rte_pktmbuf_free(m);
 	}
 }
 
-/* Hand a packet to the control lcore; counted either way. */
-static void
-to_control(struct ssr_worker *w, struct rte_mbuf *m)
+void
+ssr_worker_to_control(struct ssr_worker *w, struct rte_mbuf *m)
 {
 	if (unlikely(rte_ring_mp_enqueue(w->r->ctl_ring, m) != 0)) {
 		ssr_drop(&w->stats, SSR_DROP_CONTROL_RING_FULL, 1);
@@ -329,24 +326,47 @@ to_control(struct ssr_worker *w, struct rte_mbuf *m)
 	ssr_count(&w->stats, SSR_CNT_TO_CONTROL, 1);
 }
 
+bool
+ssr_worker_output(struct ssr_worker *w, struct rte_mbuf *m, rte_be32_t dst)
+{
+	const struct ssr_router *r = w->r;
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	rte_be32_t nh;
+	int out;
+
+	out = ssr_route(r, dst, &nh);
+	if (unlikely(out < 0)) {
+		ssr_drop(&w->stats, SSR_DROP_NO_ROUTE, 1);
+		rte_pktmbuf_free(m);
+		return false;
+	}
+	if (unlikely(!ssr_neigh_lookup(r->neigh, nh, &eth->dst_addr))) {
+		/* the control lcore holds it until ARP answers */
+		m->port = out;
+		ssr_tag_set(m, SSR_TAG_MISS, nh);
+		ssr_worker_to_control(w, m);
+		return true;
+	}
+	rte_ether_addr_copy(&r->port[out].mac, &eth->src_addr);
+	ssr_worker_tx(w, out, m);
+	return true;
+}
+
 /*
- * Transit IPv4: route, decrement TTL, fix the checksum incrementally, fill
+ * Transit IPv4: decrement TTL, fix the checksum incrementally, route, fill
  * in the MACs, send. No ICMP errors are generated (time exceeded, net
  * unreachable): such packets are dropped and counted.
  */
 static void
 forward_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 {
-	const struct ssr_router *r = w->r;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
-		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-		rte_be32_t nh;
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+				sizeof(struct rte_ether_hdr));
 		uint16_t old;
-		int out;
 
 		if (i + SSR_PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SSR_PREFETCH_OFFSET], void *));
@@ -355,26 +375,12 @@ forward_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		out = ssr_route(r, ip->dst_addr, &nh);
-		if (unlikely(out < 0)) {
-			ssr_drop(&w->stats, SSR_DROP_NO_ROUTE, 1);
-			rte_pktmbuf_free(m);
-			continue;
-		}
 		old = *(uint16_t *)&ip->time_to_live; /* TTL and protocol share a word */
 		ip->time_to_live--;
 		ip->hdr_checksum = ssr_cksum_adjust(ip->hdr_checksum, old,
 				*(uint16_t *)&ip->time_to_live);
-		if (unlikely(!ssr_neigh_lookup(r->neigh, nh, &eth->dst_addr))) {
-			/* the control lcore holds it until ARP answers */
-			m->port = out;
-			m->hash.usr = nh;
-			to_control(w, m);
-			continue;
-		}
-		rte_ether_addr_copy(&r->port[out].mac, &eth->src_addr);
-		ssr_count(&w->stats, SSR_CNT_FORWARDED, 1);
-		ssr_worker_tx(w, out, m);
+		if (ssr_worker_output(w, m, ip->dst_addr))
+			ssr_count(&w->stats, SSR_CNT_FORWARDED, 1);
 	}
 }
 
@@ -384,7 +390,8 @@ process_burst(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf **pkts,
 {
 	const struct ssr_port *p = &w->r->port[pidx];
 	struct rte_mbuf *fwd[SSR_BURST], *local[SSR_BURST], *drop[SSR_BURST];
-	unsigned int n_fwd = 0, n_local = 0, n_drop = 0, i;
+	struct rte_mbuf *sal[SSR_BURST];
+	unsigned int n_fwd = 0, n_local = 0, n_drop = 0, n_sal = 0, i;
 
 	for (i = 0; i < n && i < SSR_PREFETCH_OFFSET; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
@@ -401,9 +408,13 @@ process_burst(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf **pkts,
 		case SSR_C_LOCAL:
 			local[n_local++] = m;
 			break;
+		case SSR_C_SAL:
+			sal[n_sal++] = m;
+			break;
 		case SSR_C_ARP:
 			m->port = pidx;
-			to_control(w, m);
+			ssr_tag_set(m, SSR_TAG_ARP, 0);
+			ssr_worker_to_control(w, m);
 			break;
 		default:
 			ssr_drop(&w->stats, reason, 1);
@@ -413,6 +424,8 @@ process_burst(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf **pkts,
 	}
 	if (n_drop != 0)
 		rte_pktmbuf_free_bulk(drop, n_drop);
+	if (n_sal != 0)
+		ssr_sal_burst(w, sal, n_sal);
 	for (i = 0; i < n_local; i++)
 		local_packet(w, pidx, local[i]);
 	if (n_fwd != 0)
@@ -422,24 +435,31 @@ process_burst(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf **pkts,
 static void
 drain_inbox(struct ssr_worker *w)
 {
-	struct rte_mbuf *pkts[SSR_BURST];
-	unsigned int n, i;
+	struct rte_mbuf *pkts[SSR_BURST], *again[SSR_BURST];
+	unsigned int n, i, n_again = 0;
 
 	n = rte_ring_sc_dequeue_burst(w->inbox, (void **)pkts, SSR_BURST, NULL);
 	if (n == 0)
 		return;
 	ssr_count(&w->stats, SSR_CNT_HANDOFF_IN, n);
 	for (i = 0; i < n; i++) {
-		uint16_t pidx = pkts[i]->port;
+		struct rte_mbuf *m = pkts[i];
+		uint16_t pidx = m->port;
 
+		if (m->hash.fdir.hi == SSR_TAG_REINJECT) {
+			again[n_again++] = m;
+			continue;
+		}
 		if (unlikely(pidx >= w->r->n_ports || w->txq[pidx] < 0)) {
 			/* cannot happen: senders pick the owner of a queue */
 			ssr_drop(&w->stats, SSR_DROP_HANDOFF_FULL, 1);
-			rte_pktmbuf_free(pkts[i]);
+			rte_pktmbuf_free(m);
 			continue;
 		}
-		ssr_worker_tx(w, pidx, pkts[i]);
+		ssr_worker_tx(w, pidx, m);
 	}
+	if (n_again != 0)
+		ssr_sal_burst(w, again, n_again);
 }
 
 unsigned int
@@ -465,6 +485,7 @@ ssr_worker_poll(struct ssr_worker *w)
 		flush_all(w);
 		w->last_drain = now;
 	}
+	ssr_sal_expire(w, now);
 	/* bottom of the loop: no table pointer survives this line */
 	rte_rcu_qsbr_quiescent(w->r->qsv, w->qs_id);
 	return total;

@@ -10,8 +10,9 @@
  *
  * mbuf conventions between lcores: whenever a packet is handed to another
  * lcore (control ring, TX hand-off inbox), m->port holds a *port index* into
- * r->port[] (not a DPDK port id), and for a next-hop miss m->hash.usr holds
- * the next hop (network order).
+ * r->port[] (not a DPDK port id), m->hash.fdir.hi a tag (enum ssr_tag) and
+ * m->hash.fdir.lo the tag's value: the next hop (network order) for
+ * SSR_TAG_MISS, the rule id for SSR_TAG_DELAY.
  */
 
 #ifndef SSR_WORKER_H
@@ -29,6 +30,23 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/** What a packet handed between lcores is for. */
+enum ssr_tag {
+	SSR_TAG_ARP = 1,  /**< to control: ARP received on port m->port */
+	SSR_TAG_MISS,     /**< to control: next hop fdir.lo unresolved, out m->port */
+	SSR_TAG_DELAY,    /**< to control: held by delay rule fdir.lo */
+	SSR_TAG_TX,       /**< to a worker: send out of port m->port */
+	SSR_TAG_REINJECT, /**< to a worker: run the SAL stage again (released) */
+};
+
+/** Tag @p m for a hand-off. */
+static inline void
+ssr_tag_set(struct rte_mbuf *m, enum ssr_tag tag, uint32_t val)
+{
+	m->hash.fdir.hi = tag;
+	m->hash.fdir.lo = val;
+}
 
 /** An RX queue a worker polls. */
 struct ssr_rxq {
@@ -84,6 +102,19 @@ int ssr_worker_main(void *arg);
  * Owning lcore only.
  */
 void ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m);
+
+/**
+ * Route @p m (an IPv4 frame whose TTL is already dealt with) to @p dst:
+ * output port, next hop, MACs, then TX or the control lcore on a neighbour
+ * miss. Owning lcore only.
+ *
+ * @return
+ *   true when sent or held for ARP, false when dropped (no route, counted).
+ */
+bool ssr_worker_output(struct ssr_worker *w, struct rte_mbuf *m, rte_be32_t dst);
+
+/** Hand @p m to the control lcore (tagged by the caller); counted. */
+void ssr_worker_to_control(struct ssr_worker *w, struct rte_mbuf *m);
 
 /**
  * After the worker's lcore has returned: move everything left in its inbox

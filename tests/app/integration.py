@@ -20,12 +20,18 @@ import sys
 import tempfile
 import time
 
+import math
+
 try:
     from scapy.all import ARP, ICMP, IP, TCP, UDP, Ether, Raw, rdpcap, wrpcap
     from scapy.utils import checksum
 except ImportError:
     print("SKIP: /usr/bin/python3 has no scapy (apt-get install python3-scapy)")
     sys.exit(77)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sal import SAL, SALControl, SALService, SALSource, sal_checksum_ok, sid  # noqa: E402
+from sal import transport_checksum_ok  # noqa: E402
 
 # net_pcap makes up its MAC: 02:70:63:61:70 ('pcap') then the device number.
 PCAP_MAC = ["02:70:63:61:70:%02x" % i for i in range(4)]
@@ -376,7 +382,497 @@ def case_check(binary, root, tmp):
     check("cannot read" in p.stderr, "missing file message")
 
 
+INTEROP_CFG = """
+ports:
+  - { port: 0, address: 198.18.1.254/24, mac: "32:1b:a8:1a:31:4d" }
+  - { port: 1, address: 198.18.2.254/24, mac: "16:db:5e:11:df:18" }
+neighbors:
+  - { ip: 198.18.1.1, mac: "66:84:42:cf:e6:14" }
+  - { ip: 198.18.2.2, mac: "3e:46:ef:f5:fd:4c" }
+services:
+  - prefix: "00004001/256"
+    action: forward
+    targets: [{ address: 198.18.2.2 }]
+"""
+
+
+def case_interop(binary, root, tmp):
+    """Stand in for the original Serval router of tests/data/upstream: replay
+    what the client and the server sent, and compare what serval-sr sends
+    with what the original router sent, byte for byte (the config gives the
+    ports the original router's MACs)."""
+    up = os.path.join(root, "tests/data/upstream")
+    rin = list(rdpcap(os.path.join(up, "router-in.pcap")))
+    rout = list(rdpcap(os.path.join(up, "router-out.pcap")))
+    router0, router1 = "32:1b:a8:1a:31:4d", "16:db:5e:11:df:18"
+    from_client = [p for p in rin if p[Ether].src != router0]
+    to_client = [p for p in rin if p[Ether].src == router0]
+    from_server = [p for p in rout if p[Ether].src != router1]
+    to_server = [p for p in rout if p[Ether].src == router1]
+    r = Run(binary, "interop", tmp).start(INTEROP_CFG, [(from_client, "out0"),
+                                                        (from_server, "out1")]).wait()
+    c = r.check_invariant()
+    out0, out1 = r.out(0), r.out(1)
+    eq(len(out1), len(to_server), "interop: packets toward the server")
+    eq(len(out0), len(to_client), "interop: packets toward the client")
+    if out1 and to_server:
+        got, want = out1[0], to_server[0]
+        # the resolved SYN: IP, SAL and TCP bytes equal to the original's
+        eq(bytes(got[IP]), bytes(want[IP]), "interop: resolved SYN (IP, SAL, TCP bytes)")
+        eq((got[Ether].src, got[Ether].dst), (want[Ether].src, want[Ether].dst),
+           "interop: resolved SYN MACs")
+    for i, (got, want) in enumerate(zip(out1[1:], to_server[1:])):
+        eq(bytes(got), bytes(want), "interop: packet %d toward the server" % (i + 1))
+    for i, (got, want) in enumerate(zip(out0, to_client)):
+        eq(bytes(got), bytes(want), "interop: packet %d toward the client" % i)
+    eq(c.get("sal_resolved"), 1, "interop: one SYN resolved")
+    eq(c.get("forwarded"), len(from_client) + len(from_server) - 1,
+       "interop: the rest forwarded by IP")
+    eq(c.get("dropped"), 0, "interop: nothing dropped")
+
+
+# ---- SAL data path ----
+
+M64 = (1 << 64) - 1
+
+
+def flow_hash(a, b):
+    """svctable_flow_hash(), as documented in lib/svctable/svctable.h."""
+    x = ((a << 32) | b) ^ 0x5356435441424c45
+    x = ((x ^ (x >> 31)) * 0x9e3779b97f4a7c15) & M64
+    x = ((x ^ (x >> 29)) * 0xbf58476d1ce4e5b9) & M64
+    return x ^ (x >> 32)
+
+
+def ip_int(a):
+    return int.from_bytes(bytes(int(x) for x in a.split(".")), "big")
+
+
+def lut_bits_rule(root):
+    """The lut size rule of lib/svctable/svctable.h: a fixed SVCTABLE_LUT_BITS
+    when the header defines it, else the earlier clamp(ceil(log2 n) + 13)."""
+    with open(os.path.join(root, "lib/svctable/svctable.h")) as f:
+        m = re.search(r"#define SVCTABLE_LUT_BITS (\d+)", f.read())
+    if m:
+        return lambda n: int(m.group(1))
+    return lambda n: min(16, max(14, math.ceil(math.log2(n)) + 13))
+
+
+class PickOracle:
+    """svctable_pick() rebuilt from the documented lut fill (weighted
+    rendezvous per entry), independent of the library's code."""
+
+    def __init__(self, targets, bits_rule):
+        """targets: list of (address, weight, priority); ids are the addresses
+        as host-order integers (app/services.c)."""
+        groups = sorted({p for _a, w, p in targets if w > 0}, reverse=True)
+        top = groups[0]
+        self.active = sorted([(ip_int(a), w, a) for a, w, p in targets if p == top and w > 0])
+        n = len(self.active)
+        self.bits = 0 if n == 1 else bits_rule(n)
+        self.lut = []
+        for j in range(1 << self.bits):
+            best, best_score = None, None
+            for tid, w, a in self.active:
+                h = flow_hash(tid, j)
+                u = ((h >> 11) + 0.5) / 2.0 ** 53
+                score = -math.log(u) / w
+                if best is None or score < best_score:
+                    best, best_score = a, score
+            self.lut.append(best)
+
+    def pick(self, client, flowid):
+        h = flow_hash(ip_int(client), flowid)
+        return self.lut[(h >> 1) >> (63 - self.bits)]
+
+
+ROUTER_MAC = "02:00:00:00:00:01"
+SAL_CFG = """
+ports:
+  - { port: 0, address: 192.0.2.1/24, mac: "02:00:00:00:00:01" }
+neighbors:
+  - { ip: 192.0.2.10, mac: "02:00:00:00:00:10" }
+  - { ip: 192.0.2.11, mac: "02:00:00:00:00:11" }
+  - { ip: 192.0.2.12, mac: "02:00:00:00:00:12" }
+services:
+  - prefix: "00015b38/32"
+    action: forward
+    targets:
+      - { address: 192.0.2.10, weight: 3 }
+      - { address: 192.0.2.11, weight: 1 }
+  - prefix: "0000ab/24"
+    action: forward
+    targets:
+      - { address: 192.0.2.12, priority: 5 }
+      - { address: 192.0.2.10, priority: 1 }
+  - { prefix: "dead/16", action: drop }
+  - { prefix: "0000000e/32", action: local }
+  - prefix: "0000ab12/32"
+    action: forward
+    mode: gateway
+    targets: [{ address: 192.0.2.11 }]
+"""
+
+
+def sal_pkt(client, flowid, service=None, flags="SYN", dst="192.0.2.1", nonce=1, ttl=64,
+            source=None, dst_flowid=0, transport="tcp", ip_id=1, services=None):
+    ext = []
+    if flags is not None:
+        ext.append(SALControl(flags=flags, verno=100 + flowid, nonce=nonce))
+    for sv in (services or ([service] if service else [])):
+        ext.append(SALService(service_id=sid(sv)))
+    if source is not None:
+        ext.append(SALSource(addrs=source))
+    l4 = TCP(sport=0, dport=0, flags="S", seq=flowid) if transport == "tcp" else \
+        UDP(sport=0, dport=0) / Raw(b"datagram")
+    if transport is None:
+        l4 = Raw(b"")
+    return (Ether(src=HOST, dst=ROUTER_MAC) /
+            IP(src=client, dst=dst, ttl=ttl, id=ip_id) /
+            SAL(src_flowid=flowid, dst_flowid=dst_flowid, ext=ext) / l4)
+
+
+def check_resolved(p, o, target, mac, source, what):
+    """p: what left; o: what came in; the original router's edits only."""
+    eq(p[IP].dst, target, what + ": IP destination")
+    eq((p[IP].src, p[IP].id, p[IP].ttl), (o[IP].src, o[IP].id, o[IP].ttl - 1),
+       what + ": IP source, ID kept, TTL - 1")
+    eq((p[Ether].src, p[Ether].dst), (ROUTER_MAC, mac), what + ": MACs")
+    check(ip_ok(p), what + ": IP checksum")
+    check(sal_checksum_ok(p), what + ": SAL checksum")
+    check(transport_checksum_ok(p), what + ": transport checksum")
+    eq(p[SAL].source_addrs(), source, what + ": SOURCE")
+    eq((p[SAL].src_flowid, p[SAL].dst_flowid), (o[SAL].src_flowid, o[SAL].dst_flowid),
+       what + ": flowIDs kept")
+    eq(p[SAL].service_ids(), o[SAL].service_ids(), what + ": SERVICE kept")
+    pw, ow = bytes(Ether(bytes(p))[SAL].payload), bytes(Ether(bytes(o))[SAL].payload)
+    ck = (16, 18) if TCP in o else (6, 8)
+    eq(pw[:ck[0]] + pw[ck[1]:], ow[:ck[0]] + ow[ck[1]:], what + ": transport bytes but checksum")
+
+
+def case_sal(binary, root, tmp):
+    """Connection requests to the router: resolve (consistent weighted
+    choice, checked against an independent oracle), priorities, SOURCE,
+    drop and no-match rules, malformed SAL, the unsupported actions."""
+    macs = {"192.0.2.10": "02:00:00:00:00:10", "192.0.2.11": "02:00:00:00:00:11",
+            "192.0.2.12": "02:00:00:00:00:12"}
+    web = PickOracle([("192.0.2.10", 3, 0), ("192.0.2.11", 1, 0)], lut_bits_rule(root))
+    pkts, expect = [], []       # expect: (index in pkts, target, SOURCE) per resolved one
+    for i in range(48):
+        client = "192.0.2.%d" % (100 + i % 7)
+        pkts.append(sal_pkt(client, 1000 + i, "00015b38", nonce=i, ip_id=i))
+        expect.append((len(pkts) - 1, web.pick(client, 1000 + i), [client, "192.0.2.1"]))
+    # a retransmission: the same target
+    pkts.append(sal_pkt("192.0.2.100", 1000, "00015b38", nonce=0, ip_id=500))
+    expect.append((len(pkts) - 1, web.pick("192.0.2.100", 1000), ["192.0.2.100", "192.0.2.1"]))
+    # priority 5 beats priority 1
+    pkts.append(sal_pkt("192.0.2.120", 7, "0000ab01", ip_id=501))
+    expect.append((len(pkts) - 1, "192.0.2.12", ["192.0.2.120", "192.0.2.1"]))
+    # a request that crossed another router: SOURCE[0] is the client, we append
+    pkts.append(sal_pkt("192.0.2.77", 8, "00015b38", source=["10.9.9.9", "198.51.100.1"],
+                        ip_id=502))
+    expect.append((len(pkts) - 1, web.pick("10.9.9.9", 8),
+                   ["10.9.9.9", "198.51.100.1", "192.0.2.1"]))
+    # a connectionless datagram (two SERVICE extensions, UDP)
+    pkts.append(sal_pkt("192.0.2.121", 9, flags=None, services=["00015b38", "55555"],
+                        transport="udp", ip_id=503))
+    expect.append((len(pkts) - 1, web.pick("192.0.2.121", 9), ["192.0.2.121", "192.0.2.1"]))
+    n_ok = len(pkts)
+    drops = [
+        (sal_pkt("192.0.2.100", 20, "deadbeef"), "drop.sal_rule_drop"),
+        (sal_pkt("192.0.2.100", 21, "12345678"), "drop.sal_no_service"),
+        (sal_pkt("192.0.2.100", 22, "0000000e"), "drop.sal_local_unsupported"),
+        (sal_pkt("192.0.2.100", 23, flags=None, services=["0000ab12", "55555"],
+                 transport="udp"), "drop.sal_gateway_datagram"),
+        (sal_pkt("192.0.2.100", 24, "00015b38", source=["192.0.2.100", "192.0.2.1"]),
+         "drop.sal_loop"),
+        (sal_pkt("192.0.2.100", 25, "00015b38", ttl=1), "drop.ttl_expired"),
+        (sal_pkt("192.0.2.100", 26, None, flags="FIN", transport=None), "drop.sal_not_syn"),
+        (sal_pkt("192.0.2.100", 27, None, flags="ACK", dst_flowid=99), "drop.sal_no_flow"),
+    ]
+    bad = sal_pkt("192.0.2.100", 28, "00015b38")
+    bad[SAL].check = 0x1234
+    drops.append((Ether(bytes(bad)), "drop.sal_malformed"))
+    pkts += [d for d, _ in drops]
+    # transit SAL to another host: plain IP forwarding
+    pkts.append(sal_pkt("192.0.2.100", 30, "00015b38", dst="192.0.2.10", ip_id=600))
+
+    r = Run(binary, "sal", tmp).start(SAL_CFG, [(pkts, "out0")]).wait()
+    c = r.check_invariant()
+    out = [p for p in r.out() if SAL in p]
+    by_id = {p[IP].id: p for p in out}
+    for idx, target, source in expect:
+        o = pkts[idx]
+        p = by_id.get(o[IP].id)
+        if not check(p is not None, "sal: request %d (IP ID %d) left" % (idx, o[IP].id)):
+            continue
+        check_resolved(p, o, target, macs[target], source, "sal: request %d" % idx)
+    shares = {}
+    for idx, target, _s in expect[:48]:
+        shares[target] = shares.get(target, 0) + 1
+    check(len(shares) == 2, "sal: both targets of 00015b38 used (%r)" % shares)
+    t = by_id.get(600)
+    if check(t is not None, "sal: transit SAL forwarded"):
+        eq((t[IP].dst, t[IP].ttl, t[SAL].source_addrs()), ("192.0.2.10", 63, []),
+           "sal: transit SAL untouched but TTL")
+    eq(c.get("sal_resolved"), n_ok, "sal: resolved")
+    for _d, name in drops:
+        eq(c.get(name), 1, "sal: counter " + name)
+    eq(c.get("dropped"), len(drops), "sal: dropped")
+    eq(len(out), n_ok + 1, "sal: SAL packets out")
+
+
+DELAY_CFG = """
+ports:
+  - { port: 0, address: 192.0.2.1/24, mac: "02:00:00:00:00:01" }
+neighbors:
+  - { ip: 192.0.2.10, mac: "02:00:00:00:00:10" }
+services:
+  - prefix: "0000ff/24"
+    action: delay
+    delay: { queue: %d, timeout_ms: %d }
+"""
+
+RELEASED_CFG = """
+ports:
+  - { port: 0, address: 192.0.2.1/24, mac: "02:00:00:00:00:01" }
+neighbors:
+  - { ip: 192.0.2.10, mac: "02:00:00:00:00:10" }
+services:
+  - prefix: "0000ff/24"
+    action: forward
+    targets: [{ address: 192.0.2.10 }]
+"""
+
+
+def case_delay(binary, root, tmp):
+    """Delay rule: a bounded queue (overflow counted), a timeout (counted)."""
+    pkts = [sal_pkt("192.0.2.100", 40 + i, "0000ff42", ip_id=i) for i in range(5)]
+    r = Run(binary, "delay", tmp).start(DELAY_CFG % (2, 200), [(pkts, "out0")],
+                                        idle_ms=1000).wait()
+    c = r.check_invariant()
+    eq(c.get("sal_delayed"), 5, "delay: requests handed to the delay queue")
+    eq(c.get("drop.sal_delay_full"), 3, "delay: overflow beyond 2 counted")
+    eq(c.get("drop.sal_delay_timeout"), 2, "delay: held ones time out after 200 ms")
+    eq(len(r.out()), 0, "delay: nothing sent")
+
+
+def case_reload(binary, root, tmp):
+    """SIGHUP: a config with errors changes nothing; a good one replaces the
+    rules at once, and held requests are released through the new rule."""
+    pkts = [sal_pkt("192.0.2.100", 50 + i, "0000ff42", ip_id=i) for i in range(3)]
+    r = Run(binary, "reload", tmp).start(DELAY_CFG % (8, 60000), [(pkts, "out0")], idle_ms=0)
+    cfg = r.path("router.yaml")
+    time.sleep(1.5)
+    with open(cfg, "w") as f:
+        f.write(RELEASED_CFG.replace("action: forward", "action: forwad"))
+    r.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    with open(cfg, "w") as f:
+        f.write(RELEASED_CFG)
+    r.proc.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    r.proc.send_signal(signal.SIGTERM)
+    r.wait()
+    c = r.check_invariant()
+    check("reload: " in r.stderr + r.stdout and "has errors" in r.stderr + r.stdout,
+          "reload: the bad file is reported")
+    eq(c.get("sal_delay_released"), 3, "reload: held requests released")
+    eq(c.get("sal_resolved"), 3, "reload: released requests resolved")
+    out = r.out()
+    eq(sorted(p[IP].id for p in out if SAL in p), [0, 1, 2], "reload: all three left")
+    for p in out:
+        check_resolved(p, pkts[p[IP].id], "192.0.2.10", "02:00:00:00:00:10",
+                       ["192.0.2.100", "192.0.2.1"], "reload: released %d" % p[IP].id)
+
+
+GATEWAY_CFG = """
+ports:
+  - { port: 0, address: 192.0.2.1/24, mac: "02:00:00:00:00:01" }
+neighbors:
+  - { ip: 192.0.2.100, mac: "02:00:00:00:00:99" }
+  - { ip: 192.0.2.101, mac: "02:00:00:00:00:99" }
+  - { ip: 192.0.2.20, mac: "02:00:00:00:00:20" }
+services:
+  - prefix: "0000abcd/32"
+    action: forward
+    mode: gateway
+    targets: [{ address: 192.0.2.20 }]
+"""
+
+
+class Veth:
+    """A veth pair: the router's end runs net_af_packet, scapy uses the other."""
+
+    def __init__(self):
+        tag = "%d" % (os.getpid() % 100000)
+        self.router, self.peer = "ssrr" + tag, "ssrp" + tag
+        p = subprocess.run(["ip", "link", "add", self.router, "type", "veth", "peer", "name",
+                            self.peer], capture_output=True, text=True)
+        if p.returncode != 0:
+            print("SKIP: cannot create a veth pair (%s)" % p.stderr.strip())
+            sys.exit(77)
+        for ifc in (self.router, self.peer):
+            # keep the kernel quiet on the test link (no IPv6 autoconf chatter)
+            with open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % ifc, "w") as f:
+                f.write("1")
+            subprocess.run(["ip", "link", "set", ifc, "up"], check=True)
+
+    def close(self):
+        subprocess.run(["ip", "link", "del", self.router], capture_output=True)
+
+
+def case_gateway(binary, root, tmp):
+    """Gateway mode over a live link (veth + net_af_packet, scapy on the
+    other end): handshake, data both ways, a retransmitted SYN, client
+    migration with the right and a wrong nonce, unknown flowIDs."""
+    from scapy.all import AsyncSniffer, sendp
+    if os.geteuid() != 0:
+        print("SKIP: needs root for a veth pair")
+        sys.exit(77)
+    veth = Veth()
+    try:
+        _gateway(binary, tmp, veth, AsyncSniffer, sendp)
+    finally:
+        veth.close()
+
+
+def _gateway(binary, tmp, veth, AsyncSniffer, sendp):
+    inst_mac = "02:00:00:00:00:20"
+    r = Run(binary, "gateway", tmp)
+    cfg = r.path("router.yaml")
+    with open(cfg, "w") as f:
+        f.write(GATEWAY_CFG)
+    args = [binary] + EAL + ["--file-prefix=ssr-it-gateway-%d" % os.getpid(), "-l", "0",
+                             "--vdev=net_af_packet0,iface=%s" % veth.router,
+                             "--", "-c", cfg]
+    r.args = args
+    r.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)  # EAL start-up (the PMD takes the link down and up)
+    results = []
+    sniffer = AsyncSniffer(iface=veth.peer, store=False, prn=results.append,
+                           lfilter=lambda p: Ether in p and p[Ether].src == ROUTER_MAC)
+    sniffer.start()
+    time.sleep(0.5)
+
+    seen = [0]
+
+    def exchange(pkt, what, want=1):
+        sendp(pkt, iface=veth.peer, verbose=False)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            got = [p for p in results[seen[0]:] if SAL in p]
+            if len(got) >= want:
+                seen[0] = len(results)
+                return got[0]
+            time.sleep(0.05)
+        check(want == 0, "gateway: %s: no packet out" % what)
+        seen[0] = len(results)
+        return None
+
+    def quiet(pkt, what):
+        sendp(pkt, iface=veth.peer, verbose=False)
+        time.sleep(0.5)
+        got = [p for p in results[seen[0]:] if SAL in p]
+        seen[0] = len(results)
+        eq(len(got), 0, "gateway: %s: nothing out" % what)
+
+    C, I, N, M = 0x111, 0x222, 0x4e4e4e4e, 0x4d4d4d4d
+    client = Ether(src=HOST, dst=ROUTER_MAC) / IP(src="192.0.2.100", dst="192.0.2.1")
+    inst = Ether(src=inst_mac, dst=ROUTER_MAC) / IP(src="192.0.2.20", dst="192.0.2.1")
+    syn = client / SAL(src_flowid=C, ext=[SALControl(flags="SYN", verno=1, nonce=N),
+                                          SALService(service_id=sid("0000abcd"))]) / \
+        TCP(sport=0, dport=0, flags="S")
+    out = exchange(syn, "SYN")
+    if out is None:
+        r.proc.send_signal(signal.SIGTERM)
+        r.wait()
+        print(r.stderr)
+        return
+    R1 = out[SAL].src_flowid
+    R0 = R1 & ~1
+    check(R1 & 1 == 1 and R0 != 0, "gateway: instance-side router flowID is odd (%#x)" % R1)
+    eq((out[IP].src, out[IP].dst, out[IP].ttl), ("192.0.2.1", "192.0.2.20", 63),
+       "gateway: SYN addresses and TTL")
+    eq((out[Ether].dst, out[SAL].dst_flowid), (inst_mac, 0), "gateway: SYN MAC, dst_flowid")
+    eq(out[SAL].source_addrs(), [], "gateway: no SOURCE (the router stays on the path)")
+    eq(out[SAL].service_ids(), syn[SAL].service_ids(), "gateway: SERVICE kept")
+    eq(out[SAL].control().nonce, N, "gateway: nonce kept")
+    check(ip_ok(out) and sal_checksum_ok(out) and transport_checksum_ok(out),
+          "gateway: SYN checksums")
+
+    again = exchange(syn, "retransmitted SYN")
+    if again is not None:
+        eq(again[SAL].src_flowid, R1, "gateway: a retransmitted SYN keeps its flow")
+
+    synack = inst / SAL(src_flowid=I, dst_flowid=R1,
+                        ext=[SALControl(flags="SYN+ACK", verno=7, ackno=2, nonce=M)]) / \
+        TCP(sport=0, dport=0, flags="SA")
+    out = exchange(synack, "SYN-ACK")
+    if out is not None:
+        eq((out[IP].src, out[IP].dst), ("192.0.2.1", "192.0.2.100"), "gateway: SYN-ACK addresses")
+        eq((out[SAL].src_flowid, out[SAL].dst_flowid), (R0, C), "gateway: SYN-ACK flowIDs")
+        eq(out[Ether].dst, HOST, "gateway: SYN-ACK MAC")
+        check(ip_ok(out) and sal_checksum_ok(out) and transport_checksum_ok(out),
+              "gateway: SYN-ACK checksums")
+
+    ack = client / SAL(src_flowid=C, dst_flowid=R0,
+                       ext=[SALControl(flags="ACK", verno=2, ackno=8, nonce=N),
+                            SALService(service_id=sid("0000abcd"))]) / TCP(flags="A")
+    out = exchange(ack, "client ACK")
+    if out is not None:
+        eq((out[IP].src, out[IP].dst), ("192.0.2.1", "192.0.2.20"), "gateway: ACK addresses")
+        eq((out[SAL].src_flowid, out[SAL].dst_flowid), (R1, I), "gateway: ACK flowIDs")
+
+    data = client / SAL(src_flowid=C, dst_flowid=R0) / TCP(flags="PA") / Raw(b"hello")
+    out = exchange(data, "client data")
+    if out is not None:
+        eq(bytes(out[TCP].payload), b"hello", "gateway: client data payload")
+        check(transport_checksum_ok(out) and sal_checksum_ok(out), "gateway: data checksums")
+        eq((out[SAL].src_flowid, out[SAL].dst_flowid, out[IP].dst), (R1, I, "192.0.2.20"),
+           "gateway: client data flowIDs")
+    back = inst / SAL(src_flowid=I, dst_flowid=R1) / TCP(flags="PA") / Raw(b"world")
+    out = exchange(back, "instance data")
+    if out is not None:
+        eq((out[SAL].src_flowid, out[SAL].dst_flowid, out[IP].dst), (R0, C, "192.0.2.100"),
+           "gateway: instance data flowIDs")
+
+    moved = Ether(src=HOST, dst=ROUTER_MAC) / IP(src="192.0.2.101", dst="192.0.2.1")
+    quiet(moved / SAL(src_flowid=C, dst_flowid=R0,
+                      ext=[SALControl(flags="RSYN", verno=3, nonce=N + 1)]),
+          "RSYN with a wrong nonce")
+    quiet(moved / SAL(src_flowid=C, dst_flowid=R0) / TCP(flags="A"),
+          "data from a new address without RSYN")
+    out = exchange(moved / SAL(src_flowid=C, dst_flowid=R0,
+                               ext=[SALControl(flags="RSYN", verno=3, nonce=N)]), "RSYN")
+    if out is not None:
+        eq((out[IP].src, out[IP].dst, out[SAL].dst_flowid), ("192.0.2.1", "192.0.2.20", I),
+           "gateway: RSYN relayed to the instance")
+    out = exchange(back, "instance data after migration")
+    if out is not None:
+        eq(out[IP].dst, "192.0.2.101", "gateway: the flow follows the client")
+    quiet(inst / SAL(src_flowid=I, dst_flowid=R1 ^ 0x100) / TCP(), "unknown flowID")
+    quiet(Ether(src=HOST, dst=ROUTER_MAC) / IP(src="192.0.2.77", dst="192.0.2.1") /
+          SAL(src_flowid=5, dst_flowid=R0) / TCP(), "a stranger on the flow")
+
+    sniffer.stop()
+    r.proc.send_signal(signal.SIGTERM)
+    r.wait()
+    c = r.check_invariant()
+    eq(c.get("sal_flows_created"), 1, "gateway: one flow")
+    eq(c.get("sal_migrated"), 1, "gateway: one migration")
+    eq(c.get("drop.sal_nonce_mismatch"), 1, "gateway: wrong nonce counted")
+    eq(c.get("drop.sal_flow_mismatch"), 2, "gateway: mismatches counted")
+    eq(c.get("drop.sal_no_flow"), 1, "gateway: unknown flowID counted")
+    eq(c.get("sal_gateway"), 8, "gateway: packets relayed")
+
+
 CASES = {
+    "gateway": case_gateway,
+    "sal": case_sal,
+    "delay": case_delay,
+    "reload": case_reload,
+    "interop": case_interop,
     "basic": case_basic,
     "two-port": case_two_port,
     "handoff": case_handoff,

@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The serval-sr authors
+ */
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include <rte_cycles.h>
+
+#include "flowtable.h"
+#include "sal_edit.h"
+#include "sal_parse.h"
+#include "sal_path.h"
+#include "svctable.h"
+
+/* Slots examined per flowtable_expire() call, once per worker loop. */
+#define SSR_FLOW_EXPIRE_BUDGET 64
+
+static void
+drop(struct ssr_worker *w, struct rte_mbuf *m, enum ssr_drop_reason why)
+{
+	ssr_drop(&w->stats, why, 1);
+	rte_pktmbuf_free(m);
+}
+
+/* Map a lib/sal edit verdict to our drop reasons; true when accepted. */
+static bool
+edit_ok(struct ssr_worker *w, struct rte_mbuf *m, enum sal_drop_reason r)
+{
+	switch (r) {
+	case SAL_DROP_NONE:
+		return true;
+	case SAL_DROP_TTL_EXPIRED:
+		drop(w, m, SSR_DROP_TTL_EXPIRED);
+		return false;
+	case SAL_DROP_SOURCE_LOOP:
+		drop(w, m, SSR_DROP_SAL_LOOP);
+		return false;
+	default:
+		/* SOURCE full, too many extensions, no room to grow */
+		drop(w, m, SSR_DROP_SAL_TOO_BIG);
+		return false;
+	}
+}
+
+/* sal_edit_forward() on an mbuf, then tell the mbuf what moved. */
+static bool
+forward_edit(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
+		uint32_t dst, uint32_t flags)
+{
+	struct sal_edit_res res;
+	struct sal_frame f = {
+		.data = rte_pktmbuf_mtod(m, uint8_t *),
+		.len = rte_pktmbuf_data_len(m),
+		.headroom = rte_pktmbuf_headroom(m),
+		.tailroom = rte_pktmbuf_tailroom(m),
+	};
+
+	if (!edit_ok(w, m, sal_edit_forward(&f, sp, dst, flags, &res)))
+		return false;
+	/* the edit moved bytes within the buffer; tell the mbuf */
+	if (res.prepended != 0)
+		rte_pktmbuf_prepend(m, res.prepended);
+	if (res.appended != 0)
+		rte_pktmbuf_append(m, res.appended);
+	return true;
+}
+
+/* Router address facing @p dst (the output port's), or 0 when unroutable. */
+static rte_be32_t
+facing_addr(const struct ssr_router *r, rte_be32_t dst)
+{
+	rte_be32_t nh;
+	int out = ssr_route(r, dst, &nh);
+
+	return out < 0 ? 0 : r->port[out].addr;
+}
+
+/*
+ * Gateway mode, a new request: create the flow (or find the one a
+ * retransmitted SYN belongs to), then send the SYN to the target as if the
+ * router were the client: IP source = the router's address facing the
+ * target, src_flowid = the flow's instance-side router flowID, no SOURCE.
+ */
+static void
+gateway_new(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
+		const struct svctable_rule *rule)
+{
+	struct ssr_router *r = w->r;
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	struct flowtable_syn_key key;
+	struct flowtable_result res;
+	const struct svctable_target *t;
+	uint32_t rfid, target, len = rte_pktmbuf_pkt_len(m);
+	uint64_t now = rte_rdtsc();
+	rte_be32_t src;
+	int ret;
+
+	if (!sal_pkt_is_syn(sp) || sp->src_flowid == 0) {
+		/* no flow to keep for a datagram: the pool is not reachable */
+		drop(w, m, SSR_DROP_SAL_GATEWAY_DATAGRAM);
+		return;
+	}
+	key.client_ip = sal_pkt_ip_src(frame, sp);
+	key.client_flowid = sp->src_flowid;
+	memcpy(key.nonce, frame + sp->ctrl_off + offsetof(struct sal_control_ext, nonce),
+			sizeof(key.nonce));
+	if (flowtable_find_syn_bulk(r->ft, w->idx, &key, 1, &rfid) & 1) {
+		/* a retransmission: the flow's target, whatever the rule says now */
+		if (!(flowtable_lookup_bulk(r->ft, w->idx, &rfid, &len, 1, &res, now) & 1)) {
+			drop(w, m, SSR_DROP_SAL_NO_FLOW);
+			return;
+		}
+		target = res.target;
+	} else {
+		t = svctable_pick(rule, svctable_flow_hash(
+					rte_be_to_cpu_32(ssr_sal_client_ip(frame, sp)),
+					rte_be_to_cpu_32(sp->src_flowid)));
+		if (unlikely(t == NULL)) {
+			drop(w, m, SSR_DROP_SAL_NO_TARGET);
+			return;
+		}
+		target = t->ip;
+		ret = flowtable_insert(r->ft, w->idx, &key, target, now, &rfid);
+		if (ret == -ENOSPC) {
+			drop(w, m, SSR_DROP_SAL_FLOW_FULL);
+			return;
+		}
+		if (ret != 0 && ret != -EEXIST) {
+			drop(w, m, SSR_DROP_SAL_FLOW_MISMATCH);
+			return;
+		}
+		if (ret == 0)
+			ssr_count(&w->stats, SSR_CNT_SAL_FLOWS_CREATED, 1);
+	}
+	src = facing_addr(r, target);
+	if (unlikely(src == 0)) {
+		drop(w, m, SSR_DROP_NO_ROUTE);
+		return;
+	}
+	if (!forward_edit(w, m, sp, target, SAL_FWD_F_NO_SOURCE))
+		return;
+	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	sal_edit_set_ip_addrs(frame, sp, src, target);
+	/* router flowIDs are numbers: on the wire in network order */
+	sal_edit_set_flowids(frame, sp,
+			rte_cpu_to_be_32(rfid | FLOWTABLE_RFID_INSTANCE_SIDE), 0);
+	ssr_count(&w->stats, SSR_CNT_SAL_GATEWAY, 1);
+	ssr_worker_output(w, m, target);
+}
+
+/* Gateway mode, a packet of a known flow (res), either direction. */
+static void
+gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
+		const struct flowtable_result *res, uint64_t now)
+{
+	struct ssr_router *r = w->r;
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	rte_be32_t ip_src = sal_pkt_ip_src(frame, sp), client = res->client_ip;
+	uint32_t rfid = rte_be_to_cpu_32(sp->dst_flowid), peer_flowid;
+	rte_be32_t src, dst;
+	int ret;
+
+	if (res->from_instance) {
+		if (ip_src != res->target) {
+			drop(w, m, SSR_DROP_SAL_FLOW_MISMATCH);
+			return;
+		}
+		if (res->instance_flowid != sp->src_flowid) {
+			/* the instance's first packet (its SYN-ACK) names its flowID */
+			if (res->instance_flowid != 0 || !sal_pkt_is_syn(sp) ||
+					flowtable_set_instance_flowid(r->ft, w->idx, rfid,
+						sp->src_flowid) != 0) {
+				drop(w, m, SSR_DROP_SAL_FLOW_MISMATCH);
+				return;
+			}
+		}
+		src = facing_addr(r, client);
+		dst = client;
+		rfid = flowtable_rfid_peer(rfid);
+		peer_flowid = res->client_flowid;
+	} else {
+		if (sp->src_flowid != res->client_flowid || res->instance_flowid == 0) {
+			drop(w, m, SSR_DROP_SAL_FLOW_MISMATCH);
+			return;
+		}
+		if (ip_src != client) {
+			/* only a migration (RSYN with the handshake's nonce) moves it */
+			if (!(sp->ctrl_flags & SAL_CTRL_RSYN)) {
+				drop(w, m, SSR_DROP_SAL_FLOW_MISMATCH);
+				return;
+			}
+			ret = flowtable_migrate(r->ft, w->idx, rfid, ip_src,
+					frame + sp->ctrl_off +
+					offsetof(struct sal_control_ext, nonce), now);
+			if (ret != 0) {
+				drop(w, m, ret == -EPERM ? SSR_DROP_SAL_NONCE_MISMATCH :
+						SSR_DROP_SAL_NO_FLOW);
+				return;
+			}
+			ssr_count(&w->stats, SSR_CNT_SAL_MIGRATED, 1);
+		}
+		if ((sp->ctrl_flags & SAL_CTRL_ACK) &&
+				res->state == FLOWTABLE_STATE_SYN_SEEN)
+			flowtable_set_state(r->ft, w->idx, rfid, FLOWTABLE_STATE_ESTABLISHED);
+		src = facing_addr(r, res->target);
+		dst = res->target;
+		rfid = flowtable_rfid_peer(rfid);
+		peer_flowid = res->instance_flowid;
+	}
+	if (sp->ctrl_flags & (SAL_CTRL_FIN | SAL_CTRL_RST))
+		flowtable_set_state(r->ft, w->idx, rfid, FLOWTABLE_STATE_CLOSING);
+	if (unlikely(src == 0)) {
+		drop(w, m, SSR_DROP_NO_ROUTE);
+		return;
+	}
+	if (!edit_ok(w, m, sal_edit_dec_ttl(frame, sp)))
+		return;
+	sal_edit_set_ip_addrs(frame, sp, src, dst);
+	sal_edit_set_flowids(frame, sp, rte_cpu_to_be_32(rfid), peer_flowid);
+	ssr_count(&w->stats, SSR_CNT_SAL_GATEWAY, 1);
+	ssr_worker_output(w, m, dst);
+}
+
+/* A resolved request: rewrite toward the target and send it. */
+static void
+resolve(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
+		const struct svctable_rule *rule)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	const struct svctable_target *t;
+	uint64_t h;
+
+	h = svctable_flow_hash(rte_be_to_cpu_32(ssr_sal_client_ip(frame, sp)),
+			rte_be_to_cpu_32(sp->src_flowid));
+	t = svctable_pick(rule, h);
+	if (unlikely(t == NULL)) {
+		drop(w, m, SSR_DROP_SAL_NO_TARGET);
+		return;
+	}
+	if (!forward_edit(w, m, sp, t->ip, 0))
+		return;
+	ssr_count(&w->stats, SSR_CNT_SAL_RESOLVED, 1);
+	ssr_worker_output(w, m, t->ip);
+}
+
+static void
+act(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
+		const struct svctable_rule *rule)
+{
+	if (rule == NULL) {
+		drop(w, m, SSR_DROP_SAL_NO_SERVICE);
+		return;
+	}
+	switch (rule->action) {
+	case SVCTABLE_ACTION_FORWARD:
+		if (rule->user_flags & SSR_RULE_F_GATEWAY)
+			gateway_new(w, m, sp, rule);
+		else
+			resolve(w, m, sp, rule);
+		return;
+	case SVCTABLE_ACTION_DELAY:
+		ssr_tag_set(m, SSR_TAG_DELAY, rule->id);
+		ssr_count(&w->stats, SSR_CNT_SAL_DELAYED, 1);
+		ssr_worker_to_control(w, m);
+		return;
+	case SVCTABLE_ACTION_LOCAL:
+		drop(w, m, SSR_DROP_SAL_LOCAL_UNSUPPORTED);
+		return;
+	default:
+		drop(w, m, SSR_DROP_SAL_RULE_DROP);
+		return;
+	}
+}
+
+void
+ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
+{
+	const struct ssr_router *r = w->r;
+	const uint8_t *frames[SSR_BURST];
+	uint32_t lens[SSR_BURST];
+	uint16_t l3[SSR_BURST];
+	struct sal_pkt sp[SSR_BURST];
+	const struct svctable_key *keys[SSR_BURST];
+	const struct svctable_rule *rules[SSR_BURST];
+	struct flowtable_result fres[SSR_BURST];
+	uint32_t rfids[SSR_BURST], flen[SSR_BURST];
+	unsigned int req[SSR_BURST], flow[SSR_BURST];
+	unsigned int i, n_req = 0, n_flow = 0;
+	uint64_t hits, now;
+
+	if (unlikely(n == 0 || n > SSR_BURST))
+		return;
+	for (i = 0; i < n; i++) {
+		frames[i] = rte_pktmbuf_mtod(pkts[i], const uint8_t *);
+		lens[i] = rte_pktmbuf_data_len(pkts[i]);
+		l3[i] = sizeof(struct rte_ether_hdr);
+	}
+	sal_parse_bulk(&r->sal_conf, frames, lens, l3, n, sp);
+
+	/* classify: connection requests go to the service table */
+	for (i = 0; i < n; i++) {
+		const struct sal_pkt *p = &sp[i];
+
+		if (unlikely(p->drop != SAL_DROP_NONE)) {
+			ssr_drop_sal(&w->stats, p->drop);
+			rte_pktmbuf_free(pkts[i]);
+			continue;
+		}
+		if (p->dst_flowid == 0 && p->n_service != 0 &&
+				(sal_pkt_is_syn(p) || p->ctrl_off == 0)) {
+			keys[n_req] = (const struct svctable_key *)(const void *)
+				sal_pkt_service_id(frames[i], p, 0);
+			req[n_req++] = i;
+			continue;
+		}
+		if (p->dst_flowid != 0 && r->ft != NULL) {
+			/* flows through the router exist in gateway mode only */
+			rfids[n_flow] = rte_be_to_cpu_32(p->dst_flowid);
+			flen[n_flow] = rte_pktmbuf_pkt_len(pkts[i]);
+			flow[n_flow++] = i;
+			continue;
+		}
+		drop(w, pkts[i], p->dst_flowid != 0 ? SSR_DROP_SAL_NO_FLOW :
+				SSR_DROP_SAL_NOT_SYN);
+	}
+	if (n_flow != 0) {
+		now = rte_rdtsc();
+		hits = flowtable_lookup_bulk(r->ft, w->idx, rfids, flen, n_flow, fres, now);
+		for (i = 0; i < n_flow; i++) {
+			if (!(hits & (UINT64_C(1) << i)))
+				drop(w, pkts[flow[i]], SSR_DROP_SAL_NO_FLOW);
+			else
+				gateway_relay(w, pkts[flow[i]], &sp[flow[i]], &fres[i], now);
+		}
+	}
+	if (n_req == 0)
+		return;
+	svctable_lookup_bulk(r->svc, keys, n_req, rules);
+	for (i = 0; i < n_req; i++) {
+		if (i + SSR_PREFETCH_OFFSET < n_req && rules[i + SSR_PREFETCH_OFFSET] != NULL)
+			rte_prefetch0(rules[i + SSR_PREFETCH_OFFSET]);
+		act(w, pkts[req[i]], &sp[req[i]], rules[i]);
+	}
+}
+
+void
+ssr_sal_expire(struct ssr_worker *w, uint64_t now)
+{
+	if (w->r->ft != NULL)
+		flowtable_expire(w->r->ft, w->idx, now, SSR_FLOW_EXPIRE_BUDGET);
+}

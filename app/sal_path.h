@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The serval-sr authors
+ */
+
+/**
+ * @file
+ * The workers' SAL stage: SAL packets addressed to a router address.
+ *
+ * A burst is parsed in one sal_parse_bulk() call; connection requests (SYN
+ * with dst_flowid 0, or a connectionless datagram, each with a SERVICE
+ * extension) are looked up in one svctable_lookup_bulk() call, then each
+ * takes its rule's action: forward (resolve mode: consistent target choice
+ * keyed by client address and client flowID, sal_edit_forward(), routed
+ * out; gateway mode: a flow in the flowtable, the router standing in for
+ * the client), delay (handed to the control lcore, which holds it), drop or
+ * no match (counted). Packets with a dst_flowid are looked up in one
+ * flowtable_lookup_bulk() call and relayed (gateway mode). Everything else
+ * is a counted drop.
+ */
+
+#ifndef SSR_SAL_PATH_H
+#define SSR_SAL_PATH_H
+
+#include <rte_mbuf.h>
+
+#include "worker.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** svctable rule user_flags: the forward rule is in gateway mode. */
+#define SSR_RULE_F_GATEWAY 1u
+
+/**
+ * Run the SAL stage over @p n packets (n <= SSR_BURST), each an IPv4 frame
+ * addressed to a router address with the SAL protocol. Takes ownership of
+ * every mbuf. Owning worker only, between quiescent state reports.
+ */
+void ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n);
+
+/** Age this worker's gateway flows a little. Owning worker only. */
+void ssr_sal_expire(struct ssr_worker *w, uint64_t now);
+
+/**
+ * Client identity of a connection request for the consistent choice: the
+ * first SOURCE address when the request already crossed a router, else the
+ * IP source; both network order.
+ */
+static inline uint32_t
+ssr_sal_client_ip(const uint8_t *frame, const struct sal_pkt *sp)
+{
+	return sp->n_source != 0 ? sal_pkt_source_addr(frame, sp, 0) :
+		sal_pkt_ip_src(frame, sp);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SSR_SAL_PATH_H */
