@@ -953,7 +953,7 @@ ssr_mgmt_request_parse(const char *line, size_t len, json_t **id,
 
 	*id = NULL;
 	memset(cmd, 0, sizeof(*cmd));
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (req == NULL)
 		return fail(&p, EBADMSG, NULL, "request is not valid JSON: %s (at byte %d)",
 				jerr.text, jerr.position);
@@ -1031,13 +1031,14 @@ ssr_mgmt_prefix_str(const struct sal_service_id *id, uint16_t bits, char *buf,
 		size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned int nbytes = (bits + 7) / 8, i;
+	unsigned int nbytes, i;
 	size_t off = 0;
 
-	for (i = sizeof(id->b); i > nbytes; i--)
+	/* trailing zero bytes are implied by the text form: leave them out */
+	for (i = sizeof(id->b); i > 1; i--)
 		if (id->b[i - 1] != 0)
 			break;
-	nbytes = i > 0 ? i : 1;
+	nbytes = i;
 	if (len == 0)
 		return buf;
 	for (i = 0; i < nbytes && off + 2 < len; i++) {

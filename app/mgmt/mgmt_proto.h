@@ -326,9 +326,10 @@ json_t *
 ssr_mgmt_reply_error(json_t *id, struct ssr_mgmt_error *e);
 
 /**
- * Text form of a prefix: hex digits of the bytes up to the last one the
- * prefix covers or the last non-zero one (at least one byte), "/", bits.
- * "00004001/32"; the full 256-bit form is accepted back by every parser.
+ * Text form of a prefix: hex digits of the bytes up to the last non-zero
+ * one (at least one byte; the missing trailing digits are zero by the text
+ * form's definition), "/", bits: "00004001/32", "4001/256", "00/0". Every
+ * serviceID parser (sal_service_id_parse, the service map) reads it back.
  *
  * @param buf  out, at least SSR_MGMT_PREFIX_STRLEN bytes
  * @return @p buf
