@@ -131,16 +131,17 @@ grow(struct svc_tset_table *tt)
 	tt->mask = nmask;
 }
 
+/*
+ * One size for every set with two or more active targets: a flow's entry
+ * index must not depend on how many targets there are, or adding one
+ * target would remap most flows instead of about 1/N of them. A single
+ * active target needs no table (every entry would name it, so going from
+ * one target to two still moves only the flows the new one wins).
+ */
 static unsigned int
 lut_bits_for(uint32_t n_active)
 {
-	unsigned int b;
-
-	if (n_active <= 1)
-		return 0;
-	b = 32 - (unsigned int)__builtin_clz(n_active - 1); /* ceil(log2) */
-	b += 13;
-	return b < 14 ? 14 : b > 16 ? 16 : b;
+	return n_active <= 1 ? 0 : SVCTABLE_LUT_BITS;
 }
 
 static void

@@ -57,6 +57,8 @@ struct rte_rcu_qsbr;
 #define SVCTABLE_MAX_TARGETS 1024
 /** Default svctable_conf::reclaim_queue_size. */
 #define SVCTABLE_RECLAIM_QUEUE_DEFAULT 1024
+/** log2 of the consistent-hash table size of a rule with 2+ active targets. */
+#define SVCTABLE_LUT_BITS 16
 /** Largest svctable_lookup_bulk() batch processed in one pass (any n works). */
 #define SVCTABLE_LOOKUP_BATCH 32
 
@@ -128,7 +130,7 @@ struct svctable_rule {
 	uint32_t user_flags;        /**< from svctable_rule_conf::user_flags */
 	uint16_t prefix_len;        /**< 0..256 */
 	uint8_t action;             /**< enum svctable_action */
-	/** log2 of the lut size, 0..16; the lut has 1 << lut_bits entries. */
+	/** log2 of the lut size: 0 (one active target) or SVCTABLE_LUT_BITS. */
 	uint8_t lut_bits;
 	uint16_t n_targets;         /**< entries in targets[] */
 	uint16_t n_active;          /**< targets that receive new flows (0: no target) */
@@ -436,12 +438,13 @@ svctable_flow_hash(uint32_t client_ip, uint32_t flow_id)
  *   flow moves; adding a target moves only the entries it wins (about
  *   weight/total of them);
  * - each target's share matches its weight share up to table granularity:
- *   relative standard deviation about sqrt(n_active / 2^lut_bits).
+ *   relative standard deviation about sqrt((1 - p) / (p * 2^16)) for a
+ *   target with share p (1.2% for one of 10 equal targets).
  *
- * Size: lut_bits = 0 for one active target, else
- * clamp(ceil(log2(n_active)) + 13, 14, 16): 32 KiB (2 targets) to 128 KiB
- * (8 or more) per distinct target list. Rules with identical target lists
- * share one lut.
+ * Size: one entry (lut_bits 0) for a single active target, else always
+ * 2^SVCTABLE_LUT_BITS entries, 128 KiB, whatever the number of targets: a
+ * size that followed the target count would remap most flows whenever it
+ * changed. Rules with identical target lists share one lut (interned).
  *
  * Thread: any.
  *
