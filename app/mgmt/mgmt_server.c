@@ -66,6 +66,8 @@ struct mgmt_client {
 	bool paused;           /* back-pressure: not reading, not handling */
 	bool closing;          /* no more input: close once output is drained */
 	bool pending;          /* complete lines or unread input remain */
+	uint64_t seq;          /* poll call of the last service */
+	unsigned int served;   /* requests handled in that call */
 };
 
 struct ssr_mgmt {
@@ -93,6 +95,7 @@ struct ssr_mgmt {
 	unsigned int n_pending;
 	unsigned int n_outpending;
 	int budget;               /* requests left in this poll call */
+	uint64_t seq;             /* poll calls so far */
 	struct ssr_mgmt_stats st;
 };
 
@@ -429,9 +432,15 @@ blank(const char *s, size_t len)
 static bool
 client_service(struct ssr_mgmt *srv, struct mgmt_client *c)
 {
-	unsigned int budget = SSR_MGMT_CLIENT_BUDGET, reads = 0;
+	unsigned int budget, reads = 0;
 	size_t start = 0;
 
+	/* the per-client budget is per poll call, however often it is served */
+	if (c->seq != srv->seq) {
+		c->seq = srv->seq;
+		c->served = 0;
+	}
+	budget = SSR_MGMT_CLIENT_BUDGET - c->served;
 	set_pending(srv, c, false);
 	for (;;) {
 		char *nl;
@@ -458,6 +467,7 @@ client_service(struct ssr_mgmt *srv, struct mgmt_client *c)
 					srv->st.subscribers--;
 
 				budget--;
+				c->served++;
 				srv->budget--;
 				srv->st.requests++;
 				srv->st.errors += failed;
@@ -697,6 +707,7 @@ ssr_mgmt_poll(struct ssr_mgmt *srv, int timeout_ms)
 	if (srv == NULL)
 		return -EINVAL;
 	srv->budget = SSR_MGMT_POLL_BUDGET;
+	srv->seq++;
 	if (srv->n_pending > 0) {
 		for (k = 0; k < srv->max_clients && srv->budget > 0; k++) {
 			unsigned int slot = (srv->rr + k) % srv->max_clients;
