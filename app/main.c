@@ -176,14 +176,6 @@ warn_inactive(const struct ssr_config *cfg)
 	if (cfg->registration.enabled)
 		MLOG(WARNING, "%s: 'registration' is set but this build does not "
 				"serve in-band registration yet", cfg->source);
-	for (unsigned int i = 0; i < cfg->n_services; i++) {
-		const struct ssr_cfg_service *s = &cfg->services[i];
-
-		if (s->action == SSR_ACTION_LOCAL)
-			MLOG(WARNING, "%s:%u: services[%u]: action local needs the "
-					"SAL endpoint, not in this build: its requests are "
-					"dropped (sal_local_unsupported)", cfg->source, s->line, i);
-	}
 }
 
 static uint64_t

@@ -14,6 +14,7 @@
 #include <rte_cycles.h>
 
 #include "flowtable.h"
+#include "local.h"
 #include "sal_edit.h"
 #include "sal_parse.h"
 #include "sal_path.h"
@@ -228,6 +229,18 @@ gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 	ssr_worker_output(w, m, dst);
 }
 
+/* Hand a packet to another worker's SAL stage (its local flows). */
+static void
+reinject_to(struct ssr_worker *w, struct rte_mbuf *m, unsigned int owner)
+{
+	ssr_tag_set(m, SSR_TAG_REINJECT, 0);
+	if (unlikely(rte_ring_mp_enqueue(w->r->workers[owner]->inbox, m) != 0)) {
+		drop(w, m, SSR_DROP_HANDOFF_FULL);
+		return;
+	}
+	ssr_count(&w->stats, SSR_CNT_HANDOFF_OUT, 1);
+}
+
 /* A resolved request: rewrite toward the target and send it. */
 static void
 resolve(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
@@ -271,7 +284,7 @@ act(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 		ssr_worker_to_control(w, m);
 		return;
 	case SVCTABLE_ACTION_LOCAL:
-		drop(w, m, SSR_DROP_SAL_LOCAL_UNSUPPORTED);
+		ssr_local_request(w, m, sp);
 		return;
 	default:
 		drop(w, m, SSR_DROP_SAL_RULE_DROP);
@@ -320,6 +333,9 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 			req[n_req++] = i;
 			continue;
 		}
+		if (p->dst_flowid != 0 && ssr_local_owner(p->dst_flowid) == w->idx &&
+				ssr_local_packet(w, pkts[i], &sp[i]))
+			continue; /* a flow the router terminates */
 		if (p->dst_flowid != 0 && r->ft != NULL) {
 			/* flows through the router exist in gateway mode only */
 			rfids[n_flow] = rte_be_to_cpu_32(p->dst_flowid);
@@ -334,9 +350,15 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 		now = rte_rdtsc();
 		hits = flowtable_lookup_bulk(r->ft, w->idx, rfids, flen, n_flow, fres, now);
 		for (i = 0; i < n_flow; i++) {
-			if (!(hits & (UINT64_C(1) << i)))
+			unsigned int owner = ssr_local_owner(sp[flow[i]].dst_flowid);
+
+			if (!(hits & (UINT64_C(1) << i)) && owner != w->idx &&
+					owner < r->n_workers) {
+				/* maybe a local flow of another worker: its owner decides */
+				reinject_to(w, pkts[flow[i]], owner);
+			} else if (!(hits & (UINT64_C(1) << i))) {
 				drop(w, pkts[flow[i]], SSR_DROP_SAL_NO_FLOW);
-			else
+			} else
 				gateway_relay(w, pkts[flow[i]], &sp[flow[i]], &fres[i], now);
 		}
 	}

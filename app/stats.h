@@ -95,7 +95,8 @@ extern "C" {
 	_(SAL_FLOW_FULL, "flow table full") \
 	_(SAL_DELAY_FULL, "delay queue full") \
 	_(SAL_DELAY_TIMEOUT, "delayed request timed out") \
-	_(SAL_LOCAL_UNSUPPORTED, "local rule: this build has no SAL endpoint")
+	_(SAL_LOCAL_UNSUPPORTED, "datagram for a local rule (flows only)") \
+	_(SAL_LOCAL_REJECTED, "local flow: the SAL endpoint refused the packet")
 
 #define SSR_CNT_ENUM(name, desc) SSR_CNT_##name,
 enum ssr_counter {

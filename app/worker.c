@@ -14,6 +14,7 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "local.h"
 #include "neigh.h"
 #include "sal_path.h"
 #include "worker.h"
@@ -75,6 +76,9 @@ ssr_worker_create(struct ssr_router *r, unsigned int idx, unsigned int lcore)
 	w->inbox = rte_ring_create(name, SSR_INBOX_SIZE, socket, RING_F_SC_DEQ);
 	if (w->inbox == NULL)
 		goto fail;
+	w->local = ssr_local_create(socket);
+	if (w->local == NULL)
+		goto fail;
 	w->qs_id = idx;
 	return w;
 fail:
@@ -91,6 +95,7 @@ ssr_worker_free(struct ssr_worker *w)
 
 	if (w == NULL)
 		return;
+	ssr_local_free(w->local);
 	rte_ring_free(w->inbox);
 	for (i = 0; i < SSR_CFG_MAX_PORTS; i++)
 		rte_free(w->txb[i]);
@@ -486,6 +491,7 @@ ssr_worker_poll(struct ssr_worker *w)
 		w->last_drain = now;
 	}
 	ssr_sal_expire(w, now);
+	ssr_local_timers(w, now);
 	/* bottom of the loop: no table pointer survives this line */
 	rte_rcu_qsbr_quiescent(w->r->qsv, w->qs_id);
 	return total;

@@ -49,6 +49,8 @@ ssr_tag_set(struct rte_mbuf *m, enum ssr_tag tag, uint32_t val)
 }
 
 /** An RX queue a worker polls. */
+struct ssr_local;
+
 struct ssr_rxq {
 	uint16_t port_id;
 	uint16_t queue;
@@ -68,6 +70,7 @@ struct ssr_worker {
 	struct rte_ring *inbox;           /**< MP/SC: packets for our TX queues */
 	uint64_t last_drain;              /**< [W] TSC of the last TX flush */
 	unsigned int qs_id;               /**< [I] QSBR thread id */
+	struct ssr_local *local;          /**< [W] flows the router terminates */
 	struct ssr_stats stats;           /**< [W] */
 } __rte_cache_aligned;
 

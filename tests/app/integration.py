@@ -581,7 +581,8 @@ def case_sal(binary, root, tmp):
     drops = [
         (sal_pkt("192.0.2.100", 20, "deadbeef"), "drop.sal_rule_drop"),
         (sal_pkt("192.0.2.100", 21, "12345678"), "drop.sal_no_service"),
-        (sal_pkt("192.0.2.100", 22, "0000000e"), "drop.sal_local_unsupported"),
+        (sal_pkt("192.0.2.100", 22, flags=None, services=["0000000e", "55555"],
+                 transport="udp"), "drop.sal_local_unsupported"),
         (sal_pkt("192.0.2.100", 23, flags=None, services=["0000ab12", "55555"],
                  transport="udp"), "drop.sal_gateway_datagram"),
         (sal_pkt("192.0.2.100", 24, "00015b38", source=["192.0.2.100", "192.0.2.1"]),
@@ -722,61 +723,89 @@ class Veth:
         subprocess.run(["ip", "link", "del", self.router], capture_output=True)
 
 
+class Live:
+    """serval-sr on one end of a veth pair (net_af_packet), scapy on the
+    other: send a frame, collect what the router sends back."""
+
+    def __init__(self, binary, name, tmp, config_text):
+        from scapy.all import AsyncSniffer, sendp
+        if os.geteuid() != 0:
+            print("SKIP: needs root for a veth pair")
+            sys.exit(77)
+        self.sendp = sendp
+        self.veth = Veth()
+        self.r = Run(binary, name, tmp)
+        self.name = name
+        cfg = self.r.path("router.yaml")
+        with open(cfg, "w") as f:
+            f.write(config_text)
+        args = [binary] + EAL + ["--file-prefix=ssr-it-%s-%d" % (name, os.getpid()), "-l", "0",
+                                 "--vdev=net_af_packet0,iface=%s" % self.veth.router,
+                                 "--", "-c", cfg]
+        self.r.args = args
+        self.r.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True)
+        time.sleep(2.5)  # EAL start-up (the PMD takes the link down and up)
+        self.results = []
+        self.sniffer = AsyncSniffer(iface=self.veth.peer, store=False, prn=self.results.append,
+                                    lfilter=lambda p: Ether in p and p[Ether].src == ROUTER_MAC)
+        self.sniffer.start()
+        time.sleep(0.5)
+        self.seen = 0
+
+    def collect(self, want, timeout=5.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = [p for p in self.results[self.seen:] if SAL in p]
+            if len(got) >= want:
+                break
+            time.sleep(0.05)
+        got = [p for p in self.results[self.seen:] if SAL in p]
+        self.seen = len(self.results)
+        return got
+
+    def exchange(self, pkt, what, want=1, timeout=5.0):
+        """Send pkt; return the first `want` SAL packets out (None if fewer)."""
+        self.sendp(pkt, iface=self.veth.peer, verbose=False)
+        got = self.collect(want, timeout)
+        if not check(len(got) >= want, "%s: %s: %d packet(s) out, want %d" %
+                     (self.name, what, len(got), want)):
+            return None
+        return got[0] if want == 1 else got[:want]
+
+    def quiet(self, pkt, what):
+        self.sendp(pkt, iface=self.veth.peer, verbose=False)
+        time.sleep(0.5)
+        got = self.collect(0, 0)
+        eq(len(got), 0, "%s: %s: nothing out" % (self.name, what))
+
+    def stop(self):
+        self.sniffer.stop()
+        self.r.proc.send_signal(signal.SIGTERM)
+        self.r.wait()
+        return self.r.check_invariant()
+
+    def close(self):
+        if self.r.proc.poll() is None:
+            self.r.proc.kill()
+            self.r.proc.wait()
+        self.veth.close()
+
+
 def case_gateway(binary, root, tmp):
     """Gateway mode over a live link (veth + net_af_packet, scapy on the
     other end): handshake, data both ways, a retransmitted SYN, client
     migration with the right and a wrong nonce, unknown flowIDs."""
-    from scapy.all import AsyncSniffer, sendp
-    if os.geteuid() != 0:
-        print("SKIP: needs root for a veth pair")
-        sys.exit(77)
-    veth = Veth()
+    live = Live(binary, "gateway", tmp, GATEWAY_CFG)
     try:
-        _gateway(binary, tmp, veth, AsyncSniffer, sendp)
+        _gateway(live)
     finally:
-        veth.close()
+        live.close()
 
 
-def _gateway(binary, tmp, veth, AsyncSniffer, sendp):
+def _gateway(live):
     inst_mac = "02:00:00:00:00:20"
-    r = Run(binary, "gateway", tmp)
-    cfg = r.path("router.yaml")
-    with open(cfg, "w") as f:
-        f.write(GATEWAY_CFG)
-    args = [binary] + EAL + ["--file-prefix=ssr-it-gateway-%d" % os.getpid(), "-l", "0",
-                             "--vdev=net_af_packet0,iface=%s" % veth.router,
-                             "--", "-c", cfg]
-    r.args = args
-    r.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(2.5)  # EAL start-up (the PMD takes the link down and up)
-    results = []
-    sniffer = AsyncSniffer(iface=veth.peer, store=False, prn=results.append,
-                           lfilter=lambda p: Ether in p and p[Ether].src == ROUTER_MAC)
-    sniffer.start()
-    time.sleep(0.5)
-
-    seen = [0]
-
-    def exchange(pkt, what, want=1):
-        sendp(pkt, iface=veth.peer, verbose=False)
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            got = [p for p in results[seen[0]:] if SAL in p]
-            if len(got) >= want:
-                seen[0] = len(results)
-                return got[0]
-            time.sleep(0.05)
-        check(want == 0, "gateway: %s: no packet out" % what)
-        seen[0] = len(results)
-        return None
-
-    def quiet(pkt, what):
-        sendp(pkt, iface=veth.peer, verbose=False)
-        time.sleep(0.5)
-        got = [p for p in results[seen[0]:] if SAL in p]
-        seen[0] = len(results)
-        eq(len(got), 0, "gateway: %s: nothing out" % what)
-
+    exchange, quiet = live.exchange, live.quiet
     C, I, N, M = 0x111, 0x222, 0x4e4e4e4e, 0x4d4d4d4d
     client = Ether(src=HOST, dst=ROUTER_MAC) / IP(src="192.0.2.100", dst="192.0.2.1")
     inst = Ether(src=inst_mac, dst=ROUTER_MAC) / IP(src="192.0.2.20", dst="192.0.2.1")
@@ -785,9 +814,8 @@ def _gateway(binary, tmp, veth, AsyncSniffer, sendp):
         TCP(sport=0, dport=0, flags="S")
     out = exchange(syn, "SYN")
     if out is None:
-        r.proc.send_signal(signal.SIGTERM)
-        r.wait()
-        print(r.stderr)
+        live.stop()
+        print(live.r.stderr)
         return
     R1 = out[SAL].src_flowid
     R0 = R1 & ~1
@@ -855,10 +883,7 @@ def _gateway(binary, tmp, veth, AsyncSniffer, sendp):
     quiet(Ether(src=HOST, dst=ROUTER_MAC) / IP(src="192.0.2.77", dst="192.0.2.1") /
           SAL(src_flowid=5, dst_flowid=R0) / TCP(), "a stranger on the flow")
 
-    sniffer.stop()
-    r.proc.send_signal(signal.SIGTERM)
-    r.wait()
-    c = r.check_invariant()
+    c = live.stop()
     eq(c.get("sal_flows_created"), 1, "gateway: one flow")
     eq(c.get("sal_migrated"), 1, "gateway: one migration")
     eq(c.get("drop.sal_nonce_mismatch"), 1, "gateway: wrong nonce counted")
@@ -867,8 +892,109 @@ def _gateway(binary, tmp, veth, AsyncSniffer, sendp):
     eq(c.get("sal_gateway"), 8, "gateway: packets relayed")
 
 
+LOCAL_CFG = """
+ports:
+  - { port: 0, address: 192.0.2.1/24, mac: "02:00:00:00:00:01" }
+neighbors:
+  - { ip: 192.0.2.100, mac: "02:00:00:00:00:99" }
+services:
+  - { prefix: "0000000e/32", action: local }
+"""
+
+
+def case_local(binary, root, tmp):
+    """A flow the router terminates (action local, the SAL echo service),
+    over a live link: SAL handshake with TCP's, data echoed, a duplicate
+    ACK for out-of-order data, SAL close both ways, SYN+ACK retransmission."""
+    live = Live(binary, "local", tmp, LOCAL_CFG)
+    try:
+        _local(live)
+    finally:
+        live.close()
+
+
+def _local(live):
+    C, N, c, x = 0x31, 0x5151, 1000, 5000
+    ip = Ether(src=HOST, dst=ROUTER_MAC) / IP(src="192.0.2.100", dst="192.0.2.1")
+    svc = SALService(service_id=sid("0000000e"))
+    syn = ip / SAL(src_flowid=C, ext=[SALControl(flags="SYN", verno=c, nonce=N), svc]) / \
+        TCP(sport=0, dport=0, flags="S", seq=x)
+    sa = live.exchange(syn, "SYN")
+    if sa is None:
+        live.stop()
+        print(live.r.stderr)
+        return
+    ctl = sa[SAL].control()
+    L, s_isn, y = sa[SAL].src_flowid, ctl.verno, sa[TCP].seq
+    check(L != 0, "local: our flowID is not 0")
+    eq((sa[IP].src, sa[IP].dst, sa[IP].ttl), ("192.0.2.1", "192.0.2.100", 64),
+       "local: SYN+ACK addresses")
+    eq(sa[SAL].dst_flowid, C, "local: SYN+ACK to the client's flowID")
+    eq(int(ctl.flags), 0x80 | 0x20, "local: SAL SYN+ACK")
+    eq(ctl.ackno, c + 1, "local: SAL ackno")
+    eq((str(sa[TCP].flags), sa[TCP].ack), ("SA", x + 1), "local: TCP SYN+ACK")
+    check(ip_ok(sa) and sal_checksum_ok(sa) and transport_checksum_ok(sa),
+          "local: SYN+ACK checksums")
+    M = ctl.nonce
+    again = live.exchange(syn, "retransmitted SYN")
+    if again is not None:
+        eq((again[SAL].src_flowid, again[SAL].control().verno, again[TCP].seq), (L, s_isn, y),
+           "local: the SYN+ACK again, same flow")
+
+    ack = ip / SAL(src_flowid=C, dst_flowid=L,
+                   ext=[SALControl(flags="ACK", verno=c + 1, ackno=s_isn + 1, nonce=N), svc]) / \
+        TCP(flags="A", seq=x + 1, ack=y + 1)
+    live.quiet(ack, "handshake ACK")
+    msg = b"hello serval echo"
+    echo = live.exchange(ip / SAL(src_flowid=C, dst_flowid=L) /
+                         TCP(flags="PA", seq=x + 1, ack=y + 1) / Raw(msg), "data")
+    if echo is not None:
+        eq(bytes(echo[TCP].payload), msg, "local: data echoed")
+        eq((echo[TCP].seq, echo[TCP].ack), (y + 1, x + 1 + len(msg)), "local: echo numbers")
+        eq((echo[SAL].src_flowid, echo[SAL].dst_flowid, echo[SAL].shl), (L, C, 3),
+           "local: echo SAL header")
+        check(sal_checksum_ok(echo) and transport_checksum_ok(echo), "local: echo checksums")
+    dup = live.exchange(ip / SAL(src_flowid=C, dst_flowid=L) /
+                        TCP(flags="PA", seq=x + 99, ack=y + 1) / Raw(b"zz"), "out-of-order data")
+    if dup is not None:
+        eq((dup[TCP].ack, len(dup[TCP].payload)), (x + 1 + len(msg), 0),
+           "local: duplicate ACK for out-of-order data")
+    live.quiet(ip / SAL(src_flowid=C + 1, dst_flowid=L) / TCP(flags="A"),
+               "wrong peer flowID")
+    live.quiet(ip / SAL(src_flowid=C, dst_flowid=L,
+                        ext=[SALControl(flags="ACK", verno=c + 1, ackno=s_isn + 1,
+                                        nonce=N + 1)]), "wrong nonce")
+    fin = ip / SAL(src_flowid=C, dst_flowid=L,
+                   ext=[SALControl(flags="FIN", verno=c + 1, ackno=s_isn + 1, nonce=N)])
+    got = live.exchange(fin, "SAL FIN", want=2)
+    if got is not None:
+        a, f = got
+        eq((str(a[SAL].control().flags), a[SAL].control().ackno), ("ACK", c + 2),
+           "local: the FIN acknowledged")
+        eq((str(f[SAL].control().flags), f[SAL].control().verno), ("FIN", s_isn + 1),
+           "local: our FIN follows")
+        eq(f[SAL].control().nonce, M, "local: our nonce in the FIN")
+        eq(len(f[SAL].payload), 0, "local: control-only FIN")
+    live.quiet(ip / SAL(src_flowid=C, dst_flowid=L,
+                        ext=[SALControl(flags="ACK", verno=c + 2, ackno=s_isn + 2, nonce=N)]),
+               "last ACK")
+    live.quiet(ip / SAL(src_flowid=C, dst_flowid=L) / TCP(flags="PA", seq=x + 1) / Raw(b"late"),
+               "data after close")
+    # no ACK for this one's SYN+ACK: it is sent again after the RTO
+    live.sendp(ip / SAL(src_flowid=C + 7, ext=[SALControl(flags="SYN", verno=1, nonce=7), svc]) /
+               TCP(flags="S", seq=1), iface=live.veth.peer, verbose=False)
+    got = live.collect(2, timeout=4.0)
+    if eq(len(got), 2, "local: SYN+ACK retransmitted after the RTO"):
+        eq(bytes(got[0][SAL]), bytes(got[1][SAL]), "local: the same SYN+ACK")
+    c = live.stop()
+    eq(c.get("drop.sal_no_flow"), 2, "local: wrong peer flowID, data after close: no flow")
+    eq(c.get("drop.sal_local_rejected"), 1, "local: wrong nonce refused by the endpoint")
+    check(c.get("sal_local", 0) >= 8, "local: packets handled by the endpoint")
+
+
 CASES = {
     "gateway": case_gateway,
+    "local": case_local,
     "sal": case_sal,
     "delay": case_delay,
     "reload": case_reload,
