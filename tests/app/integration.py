@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import math
@@ -66,7 +67,7 @@ class Run:
     def path(self, f):
         return os.path.join(self.dir, f)
 
-    def start(self, config_text, ports, lcores="0", idle_ms=300, extra=()):
+    def start(self, config_text, ports, lcores="0", idle_ms=500, extra=()):
         """ports: list of (rx packets, tx file name) per net_pcap port."""
         cfg = self.path("router.yaml")
         with open(cfg, "w") as f:
@@ -745,13 +746,36 @@ class Live:
         self.r.args = args
         self.r.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                        text=True)
-        time.sleep(2.5)  # EAL start-up (the PMD takes the link down and up)
+        self.out, self.err = [], []
+        self.readers = [threading.Thread(target=self._read, args=(self.r.proc.stdout, self.out)),
+                        threading.Thread(target=self._read, args=(self.r.proc.stderr, self.err))]
+        for t in self.readers:
+            t.start()
+        # wait for the router to run: it takes the link down and up on start
+        deadline = time.time() + 60
+        while time.time() < deadline and self.r.proc.poll() is None and \
+                not any("running" in line for line in self.out + self.err):
+            time.sleep(0.1)
+        time.sleep(0.3)
         self.results = []
         self.sniffer = AsyncSniffer(iface=self.veth.peer, store=False, prn=self.results.append,
                                     lfilter=lambda p: Ether in p and p[Ether].src == ROUTER_MAC)
         self.sniffer.start()
-        time.sleep(0.5)
-        self.seen = 0
+        # then until it answers a ping (the sniffer and the link are up)
+        ping = Ether(src=HOST, dst=ROUTER_MAC) / IP(src="192.0.2.100", dst="192.0.2.1") / \
+            ICMP(id=99)
+        deadline = time.time() + 20
+        while time.time() < deadline and self.r.proc.poll() is None and \
+                not any(ICMP in p for p in self.results):
+            sendp(ping, iface=self.veth.peer, verbose=False)
+            time.sleep(0.3)
+        check(any(ICMP in p for p in self.results), "%s: the router answers a ping" % name)
+        self.seen = len(self.results)
+
+    @staticmethod
+    def _read(stream, lines):
+        for line in stream:
+            lines.append(line)
 
     def collect(self, want, timeout=5.0):
         deadline = time.time() + timeout
@@ -782,13 +806,25 @@ class Live:
     def stop(self):
         self.sniffer.stop()
         self.r.proc.send_signal(signal.SIGTERM)
-        self.r.wait()
+        try:
+            self.r.rc = self.r.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.r.proc.kill()
+            self.r.rc = self.r.proc.wait()
+        for t in self.readers:
+            t.join()
+        self.r.stdout, self.r.stderr = "".join(self.out), "".join(self.err)
+        if not eq(self.r.rc, 0, "%s: exit status" % self.name):
+            print(self.r.stdout)
+            print(self.r.stderr)
         return self.r.check_invariant()
 
     def close(self):
         if self.r.proc.poll() is None:
             self.r.proc.kill()
             self.r.proc.wait()
+        for t in self.readers:
+            t.join()
         self.veth.close()
 
 
