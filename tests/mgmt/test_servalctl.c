@@ -511,10 +511,10 @@ test_batch(void **state)
 	struct fx *fx = *state;
 
 	assert_int_equal(run_in(fx,
-				"{\"op\":\"rule.add\",\"prefix\":\"4001/16\",\"action\":\"drop\"}\n"
-				"\n"
-				"{\"op\":\"rule.add\",\"prefix\":\"4002/16\",\"action\":\"local\"}\n",
-				"batch"), 0);
+			"{\"op\":\"rule.add\",\"prefix\":\"4001/16\",\"action\":\"drop\"}\n"
+			"\n"
+			"{\"op\":\"rule.add\",\"prefix\":\"4002/16\",\"action\":\"local\"}\n",
+			"batch"), 0);
 	has(fx->out, "applied  2");
 	assert_int_equal(fx->f.n_rules, 2);
 	/* an array works too; one bad entry and nothing is applied */
