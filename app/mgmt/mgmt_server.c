@@ -370,9 +370,13 @@ client_queue(struct ssr_mgmt *srv, struct mgmt_client *c, const char *s,
 static const char oom_reply[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":"
 	"\"no_memory\",\"errno\":\"ENOMEM\",\"message\":\"out of memory\"}}";
 
-/* Queue a reply (consumed). Replies always fit: input is only handled while
+/*
+ * Queue a reply (consumed). Replies always fit: input is only handled while
  * less than half of max_output is queued, and a reply over half is replaced
- * by an error. */
+ * by an error. Only a failed allocation can lose one; the connection is then
+ * closed, so the client sees it end instead of waiting for an answer that
+ * will never come.
+ */
 static void
 client_reply(struct ssr_mgmt *srv, struct mgmt_client *c, json_t *reply)
 {
@@ -394,10 +398,11 @@ client_reply(struct ssr_mgmt *srv, struct mgmt_client *c, json_t *reply)
 		json_decref(small);
 		srv->st.errors++;
 	}
-	if (s == NULL)
-		client_queue(srv, c, oom_reply, sizeof(oom_reply) - 1);
-	else
-		client_queue(srv, c, s, len);
+	if (s == NULL ? !client_queue(srv, c, oom_reply, sizeof(oom_reply) - 1) :
+			!client_queue(srv, c, s, len)) {
+		srv->st.io_errors++;
+		c->closing = true;
+	}
 	free(s);
 	json_decref(reply);
 }
@@ -628,7 +633,7 @@ accept_clients(struct ssr_mgmt *srv)
 	for (k = 0; k < MGMT_ACCEPT_BUDGET; k++) {
 		struct epoll_event ev;
 		struct mgmt_client *c;
-		struct ucred cr;
+		struct ucred cr = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
 		socklen_t crlen = sizeof(cr);
 		int fd;
 
