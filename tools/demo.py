@@ -39,9 +39,13 @@ def traffic():
         pkts.append(p)
         notes.append(note)
 
-    add(Ether(src=CLIENT_MAC, dst="ff:ff:ff:ff:ff:ff") /
-        ARP(op=1, hwsrc=CLIENT_MAC, psrc="192.0.2.100", pdst=ROUTER_IP),
-        "ARP who-has 192.0.2.1")
+    # Clients announce themselves as hosts do before talking to their
+    # router; serval-sr learns them from the requests it answers.
+    for i in range(6):
+        client = "192.0.2.%d" % (100 + i)
+        add(Ether(src=CLIENT_MAC, dst="ff:ff:ff:ff:ff:ff") /
+            ARP(op=1, hwsrc=CLIENT_MAC, psrc=client, pdst=ROUTER_IP),
+            "ARP who-has 192.0.2.1 tell %s" % client)
     add(Ether(src=CLIENT_MAC, dst="02:00:00:00:00:01") /
         IP(src="192.0.2.100", dst=ROUTER_IP) / ICMP(id=1, seq=1),
         "ICMP echo to the router")
@@ -64,7 +68,9 @@ def traffic():
 
 def describe(p):
     if ARP in p:
-        return "ARP reply: %s is-at %s" % (p[ARP].psrc, p[ARP].hwsrc)
+        if p[ARP].op == 2:
+            return "ARP reply: %s is-at %s" % (p[ARP].psrc, p[ARP].hwsrc)
+        return "ARP request: who-has %s tell %s" % (p[ARP].pdst, p[ARP].psrc)
     if ICMP in p:
         return "ICMP echo reply to %s" % p[IP].dst
     if SAL in p:
@@ -105,6 +111,25 @@ def main():
     for i, p in enumerate(out):
         print("  %2d  %s" % (i, describe(p)))
 
+    print("\nconnection requests by outcome:")
+    for i, p in enumerate(pkts):
+        if SAL not in p:
+            continue
+        key = (p[IP].src, p[SAL].src_flowid)
+        outcome = "dropped (see the counters)"
+        if "(delay)" in notes[i]:
+            outcome = "held by the delay rule, dropped at its timeout (no rule appeared)"
+        for q in out:
+            if SAL not in q:
+                continue
+            if (q[IP].src, q[SAL].src_flowid) == key and q[IP].dst != p[IP].dst:
+                outcome = "forwarded to %s" % q[IP].dst
+                break
+            if q[IP].dst == key[0] and q[SAL].dst_flowid == key[1]:
+                outcome = "answered by the router itself (%s)" % q[SAL].control().flags
+                break
+        print("  %-50s %s" % (notes[i], outcome))
+
     routed = {}
     for p in out:
         if SAL in p and p[SAL].control() is not None and "SYN" in str(p[SAL].control().flags) \
@@ -113,7 +138,9 @@ def main():
             routed[p[IP].dst] += 1
     print("\nSYNs for 00015b38/32 by target (rule weights 3:1): " +
           ", ".join("%s: %d" % kv for kv in sorted(routed.items())))
-    print("\nrouter output:\n" + run.stdout)
+    counters = [l for l in run.stdout.splitlines()
+                if not l.startswith(("EAL:", "TELEMETRY:"))]
+    print("\nserval-sr's counters at exit:\n" + "\n".join(counters))
     if run.returncode != 0:
         print("serval-sr exited with %d" % run.returncode)
         return 1
