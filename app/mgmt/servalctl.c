@@ -1442,9 +1442,9 @@ main(int argc, char **argv)
 	void (*out)(const json_t *);
 	json_t *req, *reply, *res;
 	const char *cmd, *v;
+	int i, rc = EX_OK;
 	struct conn c;
 	char *end;
-	int i;
 
 	if (argc > 0 && strrchr(argv[0], '/') != NULL)
 		prog = strrchr(argv[0], '/') + 1;
@@ -1456,6 +1456,7 @@ main(int argc, char **argv)
 	for (i = 0; i < a.n; i++) {
 		if (strcmp(a.v[i], "-h") == 0 || strcmp(a.v[i], "--help") == 0) {
 			help();
+			free(a.used);
 			return EX_OK;
 		}
 		if (strcmp(a.v[i], "-j") == 0) {
@@ -1486,17 +1487,18 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(cmd, "watch") == 0) {
 		conn_open(&c);
-		return watch(&c, &a);
+		rc = watch(&c, &a);
+	} else {
+		req = build(cmd, &a, &out);
+		check_done(&a);
+		conn_open(&c);
+		res = call(&c, req, &reply);
+		out(res);
+		json_decref(reply);
+		json_decref(req);
 	}
-	req = build(cmd, &a, &out);
-	check_done(&a);
-	conn_open(&c);
-	res = call(&c, req, &reply);
-	out(res);
-	json_decref(reply);
-	json_decref(req);
 	free(c.buf);
 	close(c.fd);
 	free(a.used);
-	return EX_OK;
+	return rc;
 }
