@@ -30,26 +30,6 @@ load_be64(const uint8_t *p)
 }
 
 unsigned int
-svc_key_bit(const struct svctable_key *k, unsigned int i)
-{
-	if (i >= SVCTABLE_KEY_BITS)
-		return 0;
-	return (k->bytes[i >> 3] >> (7 - (i & 7))) & 1;
-}
-
-unsigned int
-svc_key_bits(const struct svctable_key *k, unsigned int pos, unsigned int n)
-{
-	unsigned int v = 0;
-	unsigned int i;
-
-	/* control path only: clarity over speed */
-	for (i = 0; i < n; i++)
-		v = v << 1 | svc_key_bit(k, pos + i);
-	return v;
-}
-
-unsigned int
 svc_key_diff(const struct svctable_key *a, const struct svctable_key *b,
 		unsigned int limit)
 {
@@ -191,17 +171,26 @@ struct svc_rib_node *
 svc_rib_mark(struct svc_rib *r, const struct svctable_key *key,
 		unsigned int len)
 {
-	struct svc_rib_node *n = svc_rib_find(r, key, len);
 	struct svc_rib_node *x = r->root;
 
-	if (n == NULL)
-		return NULL;
-	for (;;) {
+	/* marks as it goes: a stray mark on a failed search costs only a
+	 * visit by svc_rib_prune(), which clears it */
+	while (x != NULL) {
+		unsigned int bit;
+
 		x->flags |= SVC_RIB_DIRTY;
-		if (x == n)
-			return n;
-		x = x->child[svc_key_bit(key, x->len)];
+		if (x->len >= len)
+			break;
+		bit = svc_key_bit(key, x->len);
+		x->flags |= SVC_RIB_DIRTY_C(bit);
+		x = x->child[bit];
+		if (x != NULL && x->len <= len &&
+				svc_key_diff(key, &x->key, x->len) < x->len)
+			return NULL;
 	}
+	if (x == NULL || x->len != len || x->rule == 0)
+		return NULL;
+	return x;
 }
 
 struct svc_rib_node *
@@ -218,6 +207,7 @@ svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
 		if (x->len == len)
 			return x;
 		bit = svc_key_bit(key, x->len);
+		x->flags |= SVC_RIB_DIRTY_C(bit);
 		c = x->child[bit];
 		if (c == NULL) {
 			n = node_new(r, key, len);
@@ -234,14 +224,20 @@ svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
 			/* the new prefix sits between x and c */
 			n = node_new(r, key, len);
 			n->child[svc_key_bit(&c->key, len)] = c;
+			/* c may be on a path an earlier op of this commit marked */
+			if (c->flags & SVC_RIB_DIRTY)
+				n->flags |= SVC_RIB_DIRTY_C(svc_key_bit(&c->key, len));
 			x->child[bit] = n;
 			return n;
 		}
 		/* key and c part at bit d: a branching node takes both */
 		n = node_new(r, key, len);
 		b = node_new(r, key, d);
+		b->flags |= SVC_RIB_DIRTY_C(svc_key_bit(key, d));
 		b->child[svc_key_bit(key, d)] = n;
 		b->child[svc_key_bit(&c->key, d)] = c;
+		if (c->flags & SVC_RIB_DIRTY)
+			b->flags |= SVC_RIB_DIRTY_C(svc_key_bit(&c->key, d));
 		x->child[bit] = b;
 		return n;
 	}
@@ -253,10 +249,10 @@ prune(struct svc_rib *r, struct svc_rib_node *x, uint32_t *leaks)
 	struct svc_rib_node *only;
 	unsigned int i;
 
-	x->flags &= (uint16_t)~(SVC_RIB_DIRTY | SVC_RIB_DEAD);
 	for (i = 0; i < 2; i++)
-		if (x->child[i] != NULL && (x->child[i]->flags & SVC_RIB_DIRTY))
+		if (x->child[i] != NULL && (x->flags & SVC_RIB_DIRTY_C(i)))
 			x->child[i] = prune(r, x->child[i], leaks);
+	x->flags &= (uint16_t)~SVC_RIB_WALK_FLAGS;
 	if (x == r->root || x->rule != 0 ||
 			(x->child[0] != NULL && x->child[1] != NULL))
 		return x;
@@ -273,12 +269,14 @@ mark_dead(struct svc_rib_node *x)
 	bool live = x->rule != 0;
 	unsigned int i;
 
-	/* a clean subtree was canonical before the commit: it holds a rule */
-	if (!(x->flags & SVC_RIB_DIRTY))
-		return true;
-	for (i = 0; i < 2; i++)
-		if (x->child[i] != NULL && mark_dead(x->child[i]))
+	for (i = 0; i < 2; i++) {
+		if (x->child[i] == NULL)
+			continue;
+		/* a clean subtree was canonical before the commit: it holds a
+		 * rule, no need to load it */
+		if (!(x->flags & SVC_RIB_DIRTY_C(i)) || mark_dead(x->child[i]))
 			live = true;
+	}
 	if (live)
 		x->flags &= (uint16_t)~SVC_RIB_DEAD;
 	else

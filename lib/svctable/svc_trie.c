@@ -159,7 +159,7 @@ retire_dead(struct svc_build *b, struct svc_rib_node *x)
 		return 0;
 	ret = retire_cache(b, x);
 	for (i = 0; i < 2 && ret == 0; i++)
-		if (x->child[i] != NULL && (x->child[i]->flags & SVC_RIB_DIRTY))
+		if (x->child[i] != NULL && (x->flags & SVC_RIB_DIRTY_C(i)))
 			ret = retire_dead(b, x->child[i]);
 	return ret;
 }
@@ -179,13 +179,11 @@ nchildren(const struct svc_rib_node *x)
 	return (live_child(x, 0) != NULL) + (live_child(x, 1) != NULL);
 }
 
-/*
- * Collect the leaves and the child regions of the node covering bits
- * [c, c + 6) below x. Returns 0 or -errno.
- */
+/* what fill() does with one rib node inside the chunk [c, c + 6) */
 static int
-fill(struct svc_build *b, struct svc_rib_node *x, bool incl, unsigned int c,
-		uint32_t leaf[SVC_FANOUT], struct svc_rib_node *tops[SVC_FANOUT])
+fill_one(struct svc_build *b, struct svc_rib_node *x, bool incl, unsigned int c,
+		uint32_t leaf[SVC_FANOUT], struct svc_rib_node *tops[SVC_FANOUT],
+		struct svc_rib_node **next, unsigned int *nn)
 {
 	unsigned int end = c + SVC_STRIDE;
 	unsigned int i;
@@ -196,7 +194,7 @@ fill(struct svc_build *b, struct svc_rib_node *x, bool incl, unsigned int c,
 		unsigned int lo = svc_key_bits(&x->key, c, l - c) << (end - l);
 		unsigned int n = 1u << (end - l);
 
-		/* parents come first in this walk: longer prefixes overwrite */
+		/* ancestors are processed first: longer prefixes overwrite */
 		for (i = lo; i < lo + n; i++)
 			leaf[i] = x->rule;
 	}
@@ -216,38 +214,81 @@ fill(struct svc_build *b, struct svc_rib_node *x, bool incl, unsigned int c,
 
 		if (z == NULL) {
 			/* a dead subtree may still head trie nodes: they go */
-			if (x->child[i] != NULL) {
-				ret = retire_dead(b, x->child[i]);
-				if (ret != 0)
-					return ret;
-			}
+			ret = retire_dead(b, x->child[i]);
+			if (ret != 0)
+				return ret;
 			continue;
 		}
 		if (z->len < end) {
 			ret = retire_cache(b, z);
-			if (ret == 0)
-				ret = fill(b, z, true, c, leaf, tops);
+			if (ret != 0)
+				return ret;
+			next[(*nn)++] = z;
 		} else if (z->rule != 0 && z->len == end) {
-			ret = fill(b, z, true, c, leaf, tops);
+			next[(*nn)++] = z;
 		} else {
 			tops[svc_key_bits(&z->key, c, SVC_STRIDE)] = z;
-			ret = 0;
+			/* a clean head is copied later: its node is wanted */
+			if (z->flags & SVC_RIB_DP_VALID)
+				rte_prefetch0(node_at(b->t, z->dp_idx));
 		}
-		if (ret != 0)
-			return ret;
 	}
 	return 0;
 }
 
 /*
- * Build the trie node for the region of events at bits >= d whose topmost
- * rib node is y. Returns 1 with the node value in *out and its head in
- * *top (and whether the head's own prefix is included), 0 if the region is
- * empty, or -errno.
+ * Collect the leaves and the child regions of the node covering bits
+ * [c, c + 6) headed by y, walking the rib nodes inside the chunk breadth
+ * first: the children of a whole level are prefetched together, so the walk
+ * waits for memory once per level instead of once per node.
  */
 static int
-build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
-		struct svc_node *out, struct svc_rib_node **top, bool *incl_out)
+fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
+		uint32_t leaf[SVC_FANOUT], struct svc_rib_node *tops[SVC_FANOUT])
+{
+	/* a chunk holds at most 2^7 - 1 rib nodes (lengths c..c+6) */
+	struct svc_rib_node *lvl[2][2 * SVC_FANOUT];
+	unsigned int n = 1, cur = 0, i;
+	int ret;
+
+	lvl[0][0] = y;
+	while (n != 0) {
+		unsigned int nn = 0;
+
+		for (i = 0; i < n; i++) {
+			struct svc_rib_node *x = lvl[cur][i];
+
+			if (x->child[0] != NULL)
+				rte_prefetch0(x->child[0]);
+			if (x->child[1] != NULL)
+				rte_prefetch0(x->child[1]);
+		}
+		for (i = 0; i < n; i++) {
+			struct svc_rib_node *x = lvl[cur][i];
+
+			ret = fill_one(b, x, x == y ? incl : true, c, leaf, tops,
+					lvl[cur ^ 1], &nn);
+			if (ret != 0)
+				return ret;
+		}
+		cur ^= 1;
+		n = nn;
+	}
+	return 0;
+}
+
+static int build_region(struct svc_build *b, struct svc_rib_node *y,
+		unsigned int d, struct svc_node *out, struct svc_rib_node **top,
+		bool *incl_out);
+
+/*
+ * Build a fresh trie node headed by y (its subtree changed, or it heads a
+ * node for the first time). The arrays of y's previous node are retired,
+ * except a leaf array with the same content, which is kept.
+ */
+static int
+rebuild(struct svc_build *b, struct svc_rib_node *y, bool incl,
+		struct svc_node *out)
 {
 	uint32_t leaf[SVC_FANOUT] = { 0 };
 	struct svc_rib_node *tops[SVC_FANOUT] = { NULL };
@@ -259,36 +300,9 @@ build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
 	struct svc_node old, v;
 	uint64_t child_vec = 0, leaf_vec = 0;
 	unsigned int c, i, k = 0, nr = 0;
-	bool incl, old_valid, reuse_leaves = false;
+	bool old_valid = (y->flags & SVC_RIB_DP_VALID) != 0, reuse_leaves;
 	int ret;
 
-	/* nodes without an event of their own here pass the region down */
-	for (;;) {
-		incl = y->rule != 0 && y->len > d;
-		if (incl || nchildren(y) == 2)
-			break;
-		ret = retire_cache(b, y);
-		if (ret != 0)
-			return ret;
-		for (i = 0; i < 2; i++)
-			if (y->child[i] != NULL && live_child(y, i) == NULL) {
-				ret = retire_dead(b, y->child[i]);
-				if (ret != 0)
-					return ret;
-			}
-		if (nchildren(y) == 0)
-			return 0;
-		y = live_child(y, 0) != NULL ? live_child(y, 0) : live_child(y, 1);
-	}
-	*top = y;
-	*incl_out = incl;
-	old_valid = (y->flags & SVC_RIB_DP_VALID) != 0;
-	if (old_valid && !(y->flags & SVC_RIB_DIRTY) &&
-			((y->flags & SVC_RIB_DP_INCL) != 0) == incl) {
-		/* unchanged subtree: the published node is still right */
-		*out = *node_at(t, y->dp_idx);
-		return 1;
-	}
 	if (old_valid)
 		old = *node_at(t, y->dp_idx);
 	memset(&v, 0, sizeof(v));
@@ -376,6 +390,49 @@ build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
 	}
 	*out = v;
 	return 1;
+}
+
+/*
+ * The trie node for the region of events at bits >= d whose topmost rib
+ * node is y. Returns 1 with the node value in *out and its head in *top
+ * (and whether the head's own prefix is included), 0 if the region is
+ * empty, or -errno.
+ */
+static int
+build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
+		struct svc_node *out, struct svc_rib_node **top, bool *incl_out)
+{
+	unsigned int i;
+	bool incl;
+	int ret;
+
+	/* nodes without an event of their own here pass the region down */
+	for (;;) {
+		incl = y->rule != 0 && y->len > d;
+		if (incl || nchildren(y) == 2)
+			break;
+		ret = retire_cache(b, y);
+		if (ret != 0)
+			return ret;
+		for (i = 0; i < 2; i++)
+			if (y->child[i] != NULL && live_child(y, i) == NULL) {
+				ret = retire_dead(b, y->child[i]);
+				if (ret != 0)
+					return ret;
+			}
+		if (nchildren(y) == 0)
+			return 0;
+		y = live_child(y, 0) != NULL ? live_child(y, 0) : live_child(y, 1);
+	}
+	*top = y;
+	*incl_out = incl;
+	if ((y->flags & (SVC_RIB_DP_VALID | SVC_RIB_DIRTY)) == SVC_RIB_DP_VALID &&
+			((y->flags & SVC_RIB_DP_INCL) != 0) == incl) {
+		/* unchanged subtree: the published node is still right */
+		*out = *node_at(b->t, y->dp_idx);
+		return 1;
+	}
+	return rebuild(b, y, incl, out);
 }
 
 static uint64_t *
@@ -815,18 +872,34 @@ lookup_batch(const struct svctable *t, const struct svc_root *root,
 		}
 		na = nn;
 	}
+	/* the deepest non-empty candidate usually decides: find it for every
+	 * key and prefetch its rule before checking any */
 	for (i = 0; i < n; i++) {
 		struct lk_state *s = &st[i];
-		uint32_t r = 0;
+
+		s->node = 0;
+		while (s->ncand > 0) {
+			uint32_t c = s->cand[--s->ncand];
+
+			s->node = (c & SVC_CAND_RULE) ? c & ~SVC_CAND_RULE : t->leaves[c];
+			if (s->node != 0) {
+				rte_prefetch0(&t->rules[s->node]);
+				break;
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct lk_state *s = &st[i];
+		uint32_t r = s->node;
 
 		/* deepest first: the first candidate that covers the key wins */
-		for (j = s->ncand; j-- > 0;) {
-			uint32_t c = s->cand[j];
-
-			r = (c & SVC_CAND_RULE) ? c & ~SVC_CAND_RULE : t->leaves[c];
-			if (r != 0 && rule_covers(&t->rules[r], s->w))
-				break;
+		while (r != 0 && !rule_covers(&t->rules[r], s->w)) {
 			r = 0;
+			while (s->ncand > 0 && r == 0) {
+				uint32_t c = s->cand[--s->ncand];
+
+				r = (c & SVC_CAND_RULE) ? c & ~SVC_CAND_RULE : t->leaves[c];
+			}
 		}
 		if (r == 0)
 			r = s->sure;
@@ -1008,8 +1081,8 @@ check_heads(struct check_ctx *c, const struct svc_rib_node *x, uint64_t *heads)
 
 	if (x == NULL)
 		return;
-	if (x->flags & SVC_RIB_DIRTY)
-		check_fail(c, "DIRTY left on rib node", x->len, 0);
+	if (x->flags & SVC_RIB_WALK_FLAGS)
+		check_fail(c, "commit flags left on rib node", x->len, x->flags);
 	if (x != c->t->rib.root && x->rule == 0 && nchildren(x) != 2)
 		check_fail(c, "rib node without purpose", x->len, nchildren(x));
 	for (i = 0; i < 2; i++)

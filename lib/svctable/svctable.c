@@ -27,11 +27,14 @@ _Static_assert(sizeof(struct svctable_rule) == 64, "one rule per cache line");
 
 enum { OP_NONE, OP_ADD, OP_DEL };
 
+/* an add learns whether it replaces while it is applied: no extra search */
+#define IN_RIB_UNKNOWN 2
+
 struct svc_op {
 	struct svctable_key key;
 	uint16_t len;
 	uint8_t kind;
-	uint8_t in_rib;            /* the prefix is in the committed table */
+	uint8_t in_rib;            /* in the committed table: 0, 1, IN_RIB_UNKNOWN */
 	uint8_t action;
 	uint32_t id;
 	uint32_t user_flags;
@@ -311,6 +314,14 @@ stage(struct svctable_txn *txn, const struct svctable_key *prefix,
 	return 0;
 }
 
+static bool
+op_in_rib(struct svctable_txn *txn, struct svc_op *op)
+{
+	if (op->in_rib == IN_RIB_UNKNOWN)
+		op->in_rib = svc_rib_find(&txn->t->rib, &op->key, op->len) != NULL;
+	return op->in_rib;
+}
+
 static struct svc_op *
 new_op(struct svctable_txn *txn, uint32_t *slot,
 		const struct svctable_key *prefix, unsigned int len)
@@ -322,7 +333,7 @@ new_op(struct svctable_txn *txn, uint32_t *slot,
 	memset(op, 0, sizeof(*op));
 	op->key = *prefix;
 	op->len = (uint16_t)len;
-	op->in_rib = svc_rib_find(&txn->t->rib, prefix, len) != NULL;
+	op->in_rib = IN_RIB_UNKNOWN;
 	if (slot != NULL)
 		*slot = txn->ops.n;
 	return op;
@@ -406,7 +417,7 @@ svctable_txn_del(struct svctable_txn *txn, const struct svctable_key *prefix,
 		op->targets = NULL;
 		op->n_targets = 0;
 		/* an add of a new prefix then its delete is nothing at all */
-		op->kind = op->in_rib && !txn->clear ? OP_DEL : OP_NONE;
+		op->kind = op_in_rib(txn, op) && !txn->clear ? OP_DEL : OP_NONE;
 		return 0;
 	}
 	/* after a clear, every committed prefix not re-added is already gone */
@@ -416,6 +427,7 @@ svctable_txn_del(struct svctable_txn *txn, const struct svctable_key *prefix,
 	if (op == NULL)
 		return -ENOMEM;
 	op->kind = OP_DEL;
+	op->in_rib = 1;
 	return 0;
 }
 
@@ -603,12 +615,21 @@ svctable_txn_commit(struct svctable_txn *txn)
 		struct svc_op *op = op_at(txn, i);
 
 		n_add += op->kind == OP_ADD;
-		n_new += op->kind == OP_ADD && !op->in_rib;
+		n_new += op->kind == OP_ADD && op->in_rib != 1; /* at most */
 		n_del += op->kind == OP_DEL;
 	}
+	/* the exact count is known once applied; this bound decides early */
 	if ((uint64_t)t->count + n_new - n_del > t->max_rules) {
-		ret = -ENOSPC;
-		goto truncate;
+		n_new = 0;
+		for (i = 0; i < txn->ops.n; i++) {
+			struct svc_op *op = op_at(txn, i);
+
+			n_new += op->kind == OP_ADD && !op_in_rib(txn, op);
+		}
+		if ((uint64_t)t->count + n_new - n_del > t->max_rules) {
+			ret = -ENOSPC;
+			goto truncate;
+		}
 	}
 	if (n_add + n_del == 0) {
 		svctable_txn_abort(txn); /* nothing to change */
@@ -656,9 +677,19 @@ svctable_txn_commit(struct svctable_txn *txn)
 		}
 		op->old_rule = op->node->rule;
 		op->node->rule = op->new_rule;
+		if (op->kind == OP_ADD)
+			op->in_rib = op->old_rule != 0;
+	}
+	n_new = 0;
+	for (i = 0; i < txn->ops.n; i++) {
+		struct svc_op *op = op_at(txn, i);
+
+		n_new += op->kind == OP_ADD && !op->in_rib;
 	}
 
-	svc_rib_mark_dead(&t->rib);
+	/* only deletes leave rule-less subtrees behind */
+	if (n_del != 0)
+		svc_rib_mark_dead(&t->rib);
 	svc_build_init(&b, t);
 	ret = build(txn, &b);
 	if (ret != 0)

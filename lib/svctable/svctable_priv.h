@@ -157,6 +157,11 @@ svc_vec_at(const struct svc_vec *v, uint32_t i)
 #define SVC_RIB_DP_VALID   0x2 /* heads a trie node at dp_idx, and owns its arrays */
 #define SVC_RIB_DP_INCL    0x4 /* that node includes this node's own prefix */
 #define SVC_RIB_DEAD       0x8 /* DIRTY and no rule left below: pruned after the commit */
+/* child i is DIRTY: kept in the parent so walks along dirty paths never
+ * load the clean sibling (a cache miss per level) */
+#define SVC_RIB_DIRTY_C(i) (0x10u << (i))
+#define SVC_RIB_WALK_FLAGS (SVC_RIB_DIRTY | SVC_RIB_DEAD | SVC_RIB_DIRTY_C(0) | \
+		SVC_RIB_DIRTY_C(1))
 
 /*
  * A rib node: a prefix (rule != 0) or a branching point (rule == 0, two
@@ -208,11 +213,25 @@ typedef int (*svc_rib_walk_fn)(const struct svc_rib_node *n, void *arg);
 int svc_rib_walk(const struct svc_rib *r, svc_rib_walk_fn fn, void *arg);
 size_t svc_rib_memory(const struct svc_rib *r);
 
-/* key helpers */
-unsigned int svc_key_bit(const struct svctable_key *k, unsigned int i);
-/* bits [pos, pos + n) as a number, n <= 16; bits past 256 read as zero */
-unsigned int svc_key_bits(const struct svctable_key *k, unsigned int pos,
-		unsigned int n);
+/* key helpers (control side; bits past 256 read as zero) */
+static inline unsigned int
+svc_key_bit(const struct svctable_key *k, unsigned int i)
+{
+	return i < SVCTABLE_KEY_BITS ? (k->bytes[i >> 3] >> (7 - (i & 7))) & 1 : 0;
+}
+
+/* bits [pos, pos + n) as a number, 1 <= n <= 16 */
+static inline unsigned int
+svc_key_bits(const struct svctable_key *k, unsigned int pos, unsigned int n)
+{
+	unsigned int b = pos >> 3, i;
+	uint32_t v = 0;
+
+	for (i = 0; i < 4; i++)
+		v = v << 8 | (b + i < SVCTABLE_KEY_LEN ? k->bytes[b + i] : 0);
+	return (uint32_t)(v << (pos & 7)) >> (32 - n);
+}
+
 /* first bit index < limit where a and b differ, or limit */
 unsigned int svc_key_diff(const struct svctable_key *a,
 		const struct svctable_key *b, unsigned int limit);
