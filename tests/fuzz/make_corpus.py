@@ -1,14 +1,25 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 The serval-sr authors
-"""Regenerate the seed corpus of fuzz_sal_parse (stdlib only).
+"""Regenerate the checked-in seed corpora of the fuzz targets (stdlib only).
 
-Seeds are IPv4 packets (IP header first): every distinct packet of the
-upstream captures except most bulk data segments, the hand-checked vectors
-of tests/sal/sal_vectors.c, and a few serviceID strings (the target also
-feeds its input to the serviceID text parser).
+    tests/fuzz/make_corpus.py [target ...]   # default: every target
 
-    tests/fuzz/make_corpus.py        # from the repository root
+sal_parse: IPv4 packets (IP header first): every distinct packet of the
+  upstream captures except most bulk data segments, the hand-checked vectors
+  of tests/sal/sal_vectors.c, and a few serviceID strings (the target also
+  feeds its input to the serviceID text parser).
+config: service maps: the shipped ones (config/default.yaml,
+  config/examples/), the one-defect files of tests/data/config/, and
+  structure-aware variants of a small valid map: every key set to its edge
+  values and to each wrong kind of node, YAML features (anchors, flow style,
+  several documents, tags, CRLF, BOM), and size extremes.
+mgmt: management request lines: the requests of tests/mgmt/test_mgmt_parse.c,
+  the examples of docs/management.md (when it exists), one per operation
+  and the protocol-level failures (not JSON, not an object, bad ids).
+worker: Ethernet frames for fuzz_worker's fixed router (see
+  fuzz_worker.c): requests for each of its rules, gateway flows, ARP,
+  ICMP, transit traffic, and the malformed shapes of tests/hostile/.
 """
 
 import hashlib
@@ -18,7 +29,7 @@ import struct
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "tests", "fuzz", "corpus", "sal_parse")
+CORPUS = os.path.join(ROOT, "tests", "fuzz", "corpus")
 
 
 def pcap_frames(path):
@@ -71,8 +82,7 @@ def crafted():
                                         l4=bytes(8))
 
 
-def main():
-    os.makedirs(OUT, exist_ok=True)
+def sal_parse_seeds():
     seeds = {}
     for cap in ("handshake-direct", "router-in", "router-out"):
         data_sizes = {}
@@ -91,12 +101,293 @@ def main():
         seeds.setdefault(b, name)
     for text in ("00004001", "00004001/32", "0/0", "ABCdef/12"):
         seeds.setdefault(text.encode(), "text-" + hashlib.sha1(text.encode()).hexdigest()[:8])
-    for old in os.listdir(OUT):
-        os.unlink(os.path.join(OUT, old))
+    return seeds
+
+
+# ---- config: service maps ----
+
+BASE_MAP = """ports:
+  - port: 0
+    address: 192.0.2.1/24
+    mac: "02:00:00:00:00:01"
+neighbors:
+  - { ip: 192.0.2.10, mac: "02:00:00:00:00:10" }
+gateway: 192.0.2.254
+services:
+  - prefix: "00015b38/32"
+    action: forward
+    targets:
+      - { address: 192.0.2.10, weight: 3, priority: 1 }
+      - { address: 192.0.2.11 }
+  - { prefix: "0000ff/24", action: delay, delay: { queue: 8, timeout_ms: 100 } }
+  - { prefix: "dead/16", action: drop }
+"""
+
+# (key path as it appears in the text, value) -> one variant each; the value
+# replaces the placeholder in a small map that is valid otherwise.
+EDGE_TEMPLATE = """ports:
+  - { port: %(port)s, address: %(address)s, mac: %(mac)s, rx_desc: %(rx)s, tx_desc: %(tx)s }
+neighbors:
+  - { ip: %(nip)s, mac: "02:00:00:00:00:10" }
+gateway: %(gw)s
+sal: { ip_protocol: %(proto)s }
+arp: { queue: %(aq)s, retry: %(retry)s, lifetime: %(life)s }
+flows: { max: %(fmax)s, timeouts: { syn: %(syn)s, established: %(est)s, closing: %(clo)s } }
+services:
+  - prefix: %(prefix)s
+    action: %(action)s
+    targets: [{ address: %(taddr)s, weight: %(weight)s, priority: %(prio)s }]
+  - { prefix: "ff/8", action: delay, delay: { queue: %(dq)s, timeout_ms: %(dt)s } }
+management: { socket: %(sock)s, allow_uids: [%(uid)s], allow_gids: [] }
+registration: { allow: [%(reg)s] }
+"""
+
+EDGE_DEFAULTS = {
+    "port": "0", "address": "192.0.2.1/24", "mac": '"02:00:00:00:00:01"', "rx": "512",
+    "tx": "512", "nip": "192.0.2.10", "gw": "192.0.2.254", "proto": "144", "aq": "16",
+    "retry": "1s", "life": "5m", "fmax": "65536", "syn": "5s", "est": "300s", "clo": "10s",
+    "prefix": '"00015b38/32"', "action": "forward", "taddr": "192.0.2.10", "weight": "1",
+    "prio": "0", "dq": "64", "dt": "2000", "sock": "/run/serval-sr/serval-sr.sock",
+    "uid": "0", "reg": "192.0.2.0/24",
+}
+
+WRONG_KINDS = ["", "~", "[]", "{}", "[1, 2]", "{ a: 1 }", '"5"', "'x'", "-1", "1.5", "0x10",
+               "99999999999999999999", "!!str 5", "&a 7", "true", ".inf"]
+
+EDGE_VALUES = {
+    "port": ["31", "32", "+0", "00"],
+    "address": ["192.0.2.1/32", "192.0.2.1/0", "192.0.2.0/24", "192.0.2.255/24",
+                "10.0.0.1/8", "0.1.2.3/24", "127.0.0.1/24", "224.0.0.1/24", "192.0.2.1/33",
+                "192.0.2.1/", "192.0.2.1", "192.0.02.1/24", "1.2.3.4.5/24", "192.0.2.1/-1"],
+    "mac": ['"01:00:00:00:00:01"', '"00:00:00:00:00:00"', '"02:00:00:00:00"',
+            '"02:00:00:00:00:0g"', '"02-00-00-00-00-01"', "02:00:00:00:00:01",
+            '"02:00:00:00:00:01:02"'],
+    "rx": ["64", "63", "4096", "4097"],
+    "tx": ["64", "63", "4096", "4097"],
+    "nip": ["192.0.2.1", "198.51.100.1", "192.0.2.255", "255.255.255.255"],
+    "gw": ["192.0.2.1", "198.51.100.1", "0.0.0.0"],
+    "proto": ["1", "6", "17", "0", "253", "254", "255"],
+    "aq": ["0", "1024", "1025"],
+    "retry": ["10ms", "9ms", "60s", "61s", "1", "s", "1x", "18446744073709551615ms",
+              "4294967296ms"],
+    "life": ["1s", "999ms", "24h", "25h", "1m", "0h"],
+    "fmax": ["1", "0", "16777216", "16777217"],
+    "syn": ["100ms", "99ms", "1h", "3601s"],
+    "est": ["1s", "24h", "86401s"],
+    "clo": ["100ms", "1h", "61m"],
+    "prefix": ['"0/0"', '"0/1"', '"ff/7"', '"00015b38"', '"%s/256"' % ("ab" * 32),
+               '"%s/256"' % ("ab" * 33), '"00015b38/257"', '"zz/8"', '"/8"', '"0x15/8"',
+               '"00015B38/32"', "00015b38/32", '"1/4"', '"8/4"'],
+    "action": ["local", "delay", "drop", "jump", "Forward"],
+    "taddr": ["192.0.2.1", "198.51.100.7", "224.0.0.1", "192.0.2.0"],
+    "weight": ["0", "65535", "65536"],
+    "prio": ["65535", "65536"],
+    "dq": ["1", "0", "4096", "4097"],
+    "dt": ["1", "0", "600000", "600001"],
+    "sock": ['"relative.sock"', '"/%s"' % ("s" * 107), '"/%s"' % ("s" * 106),
+             '"/run/a\\0b"', '"/run/\\u00e9"'],
+    "uid": ["4294967294", "4294967295", "-1"],
+    "reg": ["0.0.0.0/0", "192.0.2.1/24", "192.0.2.0/33", ""],
+}
+
+CONFIG_SNIPPETS = [
+    ("empty", ""),
+    ("null", "~\n"),
+    ("comment-only", "# nothing\n"),
+    ("scalar", "ports\n"),
+    ("seq-root", "- port: 0\n"),
+    ("two-docs", "ports: [{ port: 0, address: 192.0.2.1/24 }]\n---\nports: []\n"),
+    ("doc-end", "---\nports: [{ port: 0, address: 192.0.2.1/24 }]\n...\n"),
+    ("crlf", BASE_MAP.replace("\n", "\r\n")),
+    ("bom", "\ufeff" + BASE_MAP),
+    ("tabs", "ports:\n\t- port: 0\n"),
+    ("flow", "{ports: [{port: 0, address: 192.0.2.1/24}], services: [{prefix: '0/0', "
+             "action: drop}]}\n"),
+    ("anchors", "ports: [{ port: 0, address: 192.0.2.1/24 }]\nservices:\n"
+                "  - { prefix: \"01/8\", action: forward, targets: &pool [{ address: 192.0.2.10 }] }\n"
+                "  - { prefix: \"02/8\", action: forward, targets: *pool }\n"),
+    ("alias-key", "ports: [{ &k port: 0, address: 192.0.2.1/24 }]\nx: { *k : 1 }\n"),
+    ("undefined-alias", "ports: *nope\n"),
+    ("merge-key", "base: &b { port: 0 }\nports: [{ <<: *b, address: 192.0.2.1/24 }]\n"),
+    ("tags", "ports: !!seq [!!map { port: !!int 0, address: !!str 192.0.2.1/24 }]\n"),
+    ("local-tag", "ports: !custom [{ port: 0, address: 192.0.2.1/24 }]\n"),
+    ("complex-key", "? [ports]\n: [{ port: 0, address: 192.0.2.1/24 }]\n"),
+    ("dup-top", "ports: [{ port: 0, address: 192.0.2.1/24 }]\nports: []\n"),
+    ("block-scalar", "ports:\n  - port: 0\n    address: |\n      192.0.2.1/24\n"),
+    ("folded", "ports:\n  - port: 0\n    address: >-\n      192.0.2.1/24\n"),
+    ("unterminated", "ports: [{ port: 0, address: \"192.0.2.1/24 }]\n"),
+    ("bad-indent", "ports:\n  - port: 0\n   address: 192.0.2.1/24\n"),
+    ("directive", "%YAML 1.1\n%TAG ! tag:x,2026:\n---\nports: [{ port: 0, address: 192.0.2.1/24 }]\n"),
+    ("deep", "ports: " + "[" * 200 + "]" * 200 + "\n"),
+    ("deep-map", "ports: " + "{a: " * 100 + "1" + "}" * 100 + "\n"),
+    ("many-ports", "ports:\n" + "".join("  - { port: %d, address: 10.%d.0.1/16 }\n" % (i, i)
+                                       for i in range(33))),
+    ("many-errors", "ports:\n" + "".join("  - { port: %d, address: x }\n" % i
+                                         for i in range(70))),
+    ("many-targets", "ports: [{ port: 0, address: 10.0.0.1/16 }]\nservices:\n"
+                     "  - prefix: \"01/8\"\n    action: forward\n    targets:\n" +
+                     "".join("      - { address: 10.0.%d.%d }\n" % (i // 200, 2 + i % 200)
+                             for i in range(65))),
+    ("long-key", "ports: [{ port: 0, address: 192.0.2.1/24 }]\n" + "k" * 300 + ": 1\n"),
+    ("long-path", "ports: [{ port: 0, address: 192.0.2.1/24 }]\nflows: { timeouts: { " +
+                  "x" * 200 + ": 1 } }\n"),
+    ("nul-escape", "ports: [{ port: 0, address: \"192.0.2.1/24\\0junk\" }]\n"),
+    ("two-ports-overlap", "ports: [{ port: 0, address: 10.0.0.1/8 }, "
+                          "{ port: 1, address: 10.1.0.1/16 }]\n"),
+]
+
+
+def config_seeds():
+    items = []
+    paths = [os.path.join(ROOT, "config", "default.yaml")]
+    for d in (os.path.join(ROOT, "config", "examples"), os.path.join(ROOT, "tests", "data",
+                                                                     "config")):
+        paths += [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".yaml")]
+    for p in paths:
+        with open(p, "rb") as f:
+            items.append(("file-" + os.path.basename(p)[:-5], f.read()))
+    items.append(("base", BASE_MAP.encode()))
+    items.append(("edge-defaults", (EDGE_TEMPLATE % EDGE_DEFAULTS).encode()))
+    for key in sorted(EDGE_VALUES):
+        for i, v in enumerate(EDGE_VALUES[key] + WRONG_KINDS):
+            vals = dict(EDGE_DEFAULTS)
+            vals[key] = v
+            items.append(("edge-%s-%02d" % (key, i), (EDGE_TEMPLATE % vals).encode()))
+    for name, text in CONFIG_SNIPPETS:
+        items.append(("yaml-" + name, text.encode()))
+    return named("config", items)
+
+
+# ---- mgmt: management request lines ----
+
+MGMT_LINES = [
+    '{"id":1,"op":"version"}',
+    '{"id":"a","op":"stats"}',
+    '{"id":2,"op":"rule.add","prefix":"00015b38/32","action":"forward","mode":"gateway",'
+    '"targets":[{"address":"192.0.2.10","weight":3,"priority":1},{"address":"192.0.2.11"}]}',
+    '{"id":3,"op":"rule.replace","prefix":"0000ff/24","action":"delay",'
+    '"delay":{"queue":8,"timeout_ms":100}}',
+    '{"id":4,"op":"rule.delete","prefix":"dead/16"}',
+    '{"id":5,"op":"target.add","prefix":"4001/16","address":"192.0.2.12","weight":0}',
+    '{"id":6,"op":"target.remove","prefix":"4001/16","address":"192.0.2.12"}',
+    '{"id":7,"op":"target.set","prefix":"4001/16","address":"192.0.2.12","priority":9}',
+    '{"id":8,"op":"target.drain","prefix":"4001/16","address":"192.0.2.12"}',
+    '{"id":9,"op":"rules.list","prefix":"0/0"}',
+    '{"id":10,"op":"resolve","service_id":"00015b38","client":"192.0.2.100",'
+    '"client_flow_id":4294967295}',
+    '{"id":11,"op":"flows.list","limit":100000,"prefix":"ab/8","target":"192.0.2.10"}',
+    '{"id":12,"op":"flows.show","flow_id":1}',
+    '{"id":13,"op":"flows.delete","flow_id":4294967296}',
+    '{"id":14,"op":"reload","path":"/etc/serval-sr.yaml"}',
+    '{"id":15,"op":"subscribe","events":["delay_miss","rule","lease","health"]}',
+    '{"id":16,"op":"unsubscribe","events":[]}',
+    '{"id":17,"op":"register","prefix":"4001/32","address":"192.0.2.20","lease_s":86400}',
+    '{"id":18,"op":"refresh","prefix":"4001/32","address":"192.0.2.20"}',
+    '{"id":19,"op":"unregister","prefix":"4001/32","address":"192.0.2.20"}',
+    '{"id":20,"op":"batch","ops":[{"op":"rule.add","prefix":"01/8","action":"drop"},'
+    '{"op":"target.drain","prefix":"4001/16","address":"192.0.2.12"},'
+    '{"op":"batch","ops":[]}]}',
+    '{"id":-9223372036854775808,"op":"version"}',
+    '{"id":"%s","op":"version"}' % ("x" * 129),
+    '{"id":1.5,"op":"version"}',
+    '{"id":null,"op":"version"}',
+    '{"id":1,"id":2,"op":"version"}',
+    '{"id":1,"op":"nope"}',
+    '{"id":1,"op":7}',
+    '{"id":1}',
+    '{"op":"version"}',
+    '{"id":1,"op":"version","extra":true}',
+    '{"id":1,"op":"reload","path":"/a\\u0000b"}',
+    '{"id":1,"op":"rule.add","prefix":"\\u00e9/8","action":"drop"}',
+    '[1,2,3]',
+    '"string"',
+    '42',
+    'null',
+    '',
+    '{',
+    '{"id":1,"op":"version"} trailing',
+    '\ufeff{"id":1,"op":"version"}',
+    '{"id":1,"op":"rule.add","prefix":"01/8","action":"forward","targets":[' +
+    ",".join('{"address":"10.0.%d.%d"}' % (i // 200, 1 + i % 200) for i in range(65)) + ']}',
+]
+
+
+# Inputs of findings, kept as seeds so every run starts by checking them:
+# an error message holding a cut UTF-8 sequence (a %.64s cut, or jansson's
+# own error text) must still give an error reply.
+MGMT_REGRESS = [
+    ("regress-utf8-cut-op", '{"id":1,"op":"a%s"}' % ("\u00e9" * 40)),
+    ("regress-utf8-jansson-error", '{"id":1,"op":"rule.add","prefix":"\\u0\u04199/8",'
+                                   '"action":"drop"}'),
+]
+
+
+def c_strings(path):
+    """Requests in a C test file: adjacent string literals starting with {\\" joined."""
+    with open(path) as f:
+        text = f.read()
+    lit = r'"((?:[^"\\\n]|\\.)*)"'
+    for m in re.finditer(r'(?:%s\s*)+' % lit, text):
+        parts = re.findall(lit, m.group(0))
+        s = "".join(parts)
+        if not s.startswith('{\\"'):
+            continue
+        yield s.encode().decode("unicode_escape").encode("latin-1")
+
+
+def mgmt_seeds():
+    items = [(None, line.encode()) for line in MGMT_LINES]
+    test = os.path.join(ROOT, "tests", "mgmt", "test_mgmt_parse.c")
+    if os.path.exists(test):
+        items += [(None, b) for b in c_strings(test)]
+    doc = os.path.join(ROOT, "docs", "management.md")
+    if os.path.exists(doc):
+        with open(doc, "rb") as f:
+            for line in f.read().splitlines():
+                line = line.strip()
+                if line.startswith(b"{") and b'"op"' in line:
+                    items.append((None, line))
+    items += [(name, line.encode()) for name, line in MGMT_REGRESS]
+    # a pipelined pair, as a client may write them in one go
+    items.append(("pipelined", (MGMT_LINES[0] + "\n" + MGMT_LINES[2] + "\n").encode()))
+    return named("mgmt", items)
+
+
+def write(target, seeds):
+    """seeds: {bytes: name}; replaces the directory's content."""
+    out = os.path.join(CORPUS, target)
+    os.makedirs(out, exist_ok=True)
+    for old in os.listdir(out):
+        os.unlink(os.path.join(out, old))
     for b, name in seeds.items():
-        with open(os.path.join(OUT, name), "wb") as f:
+        with open(os.path.join(out, name), "wb") as f:
             f.write(b)
-    print("%d seeds in %s" % (len(seeds), OUT), file=sys.stderr)
+    print("%d seeds in %s" % (len(seeds), out), file=sys.stderr)
+
+
+def named(prefix, items):
+    """{bytes: name} from (label or None, bytes); unnamed ones by content hash."""
+    seeds = {}
+    for label, b in items:
+        if label is None:
+            label = hashlib.sha1(b).hexdigest()[:8]
+        seeds.setdefault(b, "%s-%s" % (prefix, label))
+    return seeds
+
+
+TARGETS = {
+    "sal_parse": sal_parse_seeds,
+    "config": config_seeds,
+    "mgmt": mgmt_seeds,
+}
+
+
+def main():
+    wanted = sys.argv[1:] or list(TARGETS)
+    for t in wanted:
+        if t not in TARGETS:
+            sys.exit("unknown target %r (have: %s)" % (t, ", ".join(TARGETS)))
+        write(t, TARGETS[t]())
 
 
 if __name__ == "__main__":
