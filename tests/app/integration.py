@@ -37,7 +37,18 @@ from sal import transport_checksum_ok  # noqa: E402
 # net_pcap makes up its MAC: 02:70:63:61:70 ('pcap') then the device number.
 PCAP_MAC = ["02:70:63:61:70:%02x" % i for i in range(4)]
 HOST = "02:00:00:00:00:99"
-EAL = ["--no-huge", "-m", "512", "--no-pci", "--log-level=user.serval.*:info"]
+EAL = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "--log-level=user.serval.*:info"]
+DPDK_RUN = "/var/run/dpdk"
+
+
+def prefix_of(args):
+    """The --file-prefix of a command line."""
+    return [a for a in args if a.startswith("--file-prefix=")][0].split("=", 1)[1]
+
+
+def remove_runtime_dir(args):
+    """DPDK leaves its (here empty) runtime directory behind: remove ours."""
+    shutil.rmtree(os.path.join(DPDK_RUN, prefix_of(args)), ignore_errors=True)
 
 failures = []
 
@@ -96,6 +107,7 @@ class Run:
             self.stdout, self.stderr = self.proc.communicate()
             check(False, "%s: router did not stop within %d s" % (self.name, timeout))
         self.rc = self.proc.returncode
+        remove_runtime_dir(self.args)
         if not eq(self.rc, 0, "%s: exit status" % self.name):
             print(" ".join(self.args))
             print(self.stdout)
@@ -820,6 +832,7 @@ class Live:
             self.r.rc = self.r.proc.wait()
         for t in self.readers:
             t.join()
+        remove_runtime_dir(self.r.args)
         self.r.stdout, self.r.stderr = "".join(self.out), "".join(self.err)
         if not eq(self.r.rc, 0, "%s: exit status" % self.name):
             print(self.r.stdout)
@@ -832,6 +845,7 @@ class Live:
             self.r.proc.wait()
         for t in self.readers:
             t.join()
+        remove_runtime_dir(self.r.args)
         self.veth.close()
 
 
