@@ -16,6 +16,7 @@
 #include "local.h"
 #include "sal_build.h"
 #include "sal_endpoint.h"
+#include "sal_path.h"
 #include "worker.h"
 
 #define TCP_FIN 0x01
@@ -253,35 +254,6 @@ apply(struct ssr_worker *w, struct ssr_local_flow *f, const struct sal_ep_out *o
 	set_timers(w, f, out->actions, now);
 }
 
-static void
-reply_rst(struct ssr_worker *w, const uint8_t *frame, const struct sal_pkt *sp)
-{
-	const struct ssr_router *r = w->r;
-	rte_be32_t dst = sal_pkt_ip_src(frame, sp), nh;
-	struct rte_ether_hdr *eth;
-	struct rte_mbuf *m;
-	int out, len;
-
-	ssr_count(&w->stats, SSR_CNT_GENERATED, 1);
-	out = ssr_route(r, dst, &nh);
-	m = out < 0 ? NULL : rte_pktmbuf_alloc(r->port[out].pool);
-	if (m == NULL) {
-		ssr_drop(&w->stats, out < 0 ? SSR_DROP_NO_ROUTE : SSR_DROP_NOMBUF, 1);
-		return;
-	}
-	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + SAL_RST_LEN);
-	len = eth == NULL ? -ENOSPC : sal_build_rst(frame, sp, 64, ++w->local->ip_id,
-			(uint8_t *)(eth + 1), SAL_RST_LEN);
-	if (len < 0) {
-		/* a RST is never answered */
-		ssr_drop(&w->stats, SSR_DROP_SAL_NOT_SYN, 1);
-		rte_pktmbuf_free(m);
-		return;
-	}
-	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
-	ssr_worker_output(w, m, dst);
-}
-
 /* A received packet for flow f: step the endpoint, act, consume the mbuf. */
 static void
 handle_rx(struct ssr_worker *w, struct ssr_local_flow *f, struct rte_mbuf *m,
@@ -307,7 +279,7 @@ handle_rx(struct ssr_worker *w, struct ssr_local_flow *f, struct rte_mbuf *m,
 	}
 	ssr_count(&w->stats, SSR_CNT_SAL_LOCAL, 1);
 	if (out.actions & SAL_EP_A_REPLY_RST)
-		reply_rst(w, frame, sp);
+		ssr_sal_reply_rst(w, frame, sp);
 	apply(w, f, &out, now);
 	if (out.actions & SAL_EP_A_DELIVER)
 		tcp_echo(w, f, frame, sp);

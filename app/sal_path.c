@@ -7,14 +7,14 @@
 #include <string.h>
 
 #include <rte_byteorder.h>
+#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
-#include <rte_cycles.h>
-
 #include "flowtable.h"
 #include "local.h"
+#include "sal_build.h"
 #include "sal_edit.h"
 #include "sal_parse.h"
 #include "sal_path.h"
@@ -229,6 +229,45 @@ gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 	ssr_worker_output(w, m, dst);
 }
 
+void
+ssr_sal_reply_rst(struct ssr_worker *w, const uint8_t *frame, const struct sal_pkt *sp)
+{
+	const struct ssr_router *r = w->r;
+	rte_be32_t dst = sal_pkt_ip_src(frame, sp), nh;
+	uint64_t now = rte_rdtsc(), gap = r->tsc_hz / SSR_RST_PER_SEC;
+	struct rte_ether_hdr *eth;
+	struct rte_mbuf *m;
+	int out, len;
+
+	if (sp->ctrl_flags & SAL_CTRL_RST)
+		return; /* never answer a RST */
+	/* token bucket in TSC: one RST per gap, SSR_RST_BURST saved up */
+	if (w->rst_next + gap * SSR_RST_BURST < now)
+		w->rst_next = now - gap * SSR_RST_BURST;
+	if (w->rst_next > now) {
+		ssr_count(&w->stats, SSR_CNT_SAL_RST_LIMITED, 1);
+		return;
+	}
+	w->rst_next += gap;
+	out = ssr_route(r, dst, &nh);
+	if (out < 0)
+		return; /* nowhere to send it: the packet's drop says enough */
+	m = rte_pktmbuf_alloc(r->port[out].pool);
+	if (m == NULL)
+		return;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + SAL_RST_LEN);
+	len = eth == NULL ? -ENOSPC : sal_build_rst(frame, sp, 64,
+			(uint16_t)rte_rdtsc(), (uint8_t *)(eth + 1), SAL_RST_LEN);
+	if (len < 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	eth->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	ssr_count(&w->stats, SSR_CNT_GENERATED, 1);
+	ssr_count(&w->stats, SSR_CNT_SAL_RST_SENT, 1);
+	ssr_worker_output(w, m, dst);
+}
+
 /* Hand a packet to another worker's SAL stage (its local flows). */
 static void
 reinject_to(struct ssr_worker *w, struct rte_mbuf *m, unsigned int owner)
@@ -343,6 +382,8 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 			flow[n_flow++] = i;
 			continue;
 		}
+		/* the original answers a packet of no flow and no rule with RST */
+		ssr_sal_reply_rst(w, frames[i], p);
 		drop(w, pkts[i], p->dst_flowid != 0 ? SSR_DROP_SAL_NO_FLOW :
 				SSR_DROP_SAL_NOT_SYN);
 	}
@@ -357,6 +398,7 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 				/* maybe a local flow of another worker: its owner decides */
 				reinject_to(w, pkts[flow[i]], owner);
 			} else if (!(hits & (UINT64_C(1) << i))) {
+				ssr_sal_reply_rst(w, frames[flow[i]], &sp[flow[i]]);
 				drop(w, pkts[flow[i]], SSR_DROP_SAL_NO_FLOW);
 			} else
 				gateway_relay(w, pkts[flow[i]], &sp[flow[i]], &fres[i], now);

@@ -39,6 +39,18 @@ extern "C" {
  */
 void ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n);
 
+/** SAL RSTs a worker sends per second at most (bursts of SSR_RST_BURST). */
+#define SSR_RST_PER_SEC 1000
+#define SSR_RST_BURST 64
+
+/**
+ * Answer a SAL packet that belongs to no flow with the original stack's
+ * RST (sal_build_rst()), rate-limited per worker; a RST is never answered.
+ * The caller still owns (and counts) the packet. Owning worker only.
+ */
+void ssr_sal_reply_rst(struct ssr_worker *w, const uint8_t *frame,
+		const struct sal_pkt *sp);
+
 /** Age this worker's gateway flows a little. Owning worker only. */
 void ssr_sal_expire(struct ssr_worker *w, uint64_t now);
 

@@ -52,6 +52,8 @@ extern "C" {
 	_(SAL_GATEWAY, "SAL packets relayed in gateway mode") \
 	_(SAL_FLOWS_CREATED, "gateway-mode flows created") \
 	_(SAL_MIGRATED, "gateway-mode client migrations accepted") \
+	_(SAL_RST_SENT, "SAL RSTs sent for packets of no flow") \
+	_(SAL_RST_LIMITED, "SAL RSTs not sent: over the rate limit") \
 	_(SAL_LOCAL, "SAL packets handled by the local endpoint") \
 	_(SAL_DELAYED, "SAL connection requests held by a delay rule") \
 	_(SAL_DELAY_RELEASED, "held SAL requests released by a new rule")

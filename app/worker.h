@@ -71,6 +71,7 @@ struct ssr_worker {
 	uint64_t last_drain;              /**< [W] TSC of the last TX flush */
 	unsigned int qs_id;               /**< [I] QSBR thread id */
 	struct ssr_local *local;          /**< [W] flows the router terminates */
+	uint64_t rst_next;                /**< [W] RST rate limit: next free slot */
 	struct ssr_stats stats;           /**< [W] */
 } __rte_cache_aligned;
 

@@ -507,6 +507,7 @@ neighbors:
   - { ip: 192.0.2.10, mac: "02:00:00:00:00:10" }
   - { ip: 192.0.2.11, mac: "02:00:00:00:00:11" }
   - { ip: 192.0.2.12, mac: "02:00:00:00:00:12" }
+  - { ip: 192.0.2.100, mac: "02:00:00:00:00:99" }   # a client: RSTs go back to it
 services:
   - prefix: "00015b38/32"
     action: forward
@@ -633,7 +634,23 @@ def case_sal(binary, root, tmp):
     for _d, name in drops:
         eq(c.get(name), 1, "sal: counter " + name)
     eq(c.get("dropped"), len(drops), "sal: dropped")
-    eq(len(out), n_ok + 1, "sal: SAL packets out")
+    rsts = [p for p in out if p[SAL].control() is not None and
+            int(p[SAL].control().flags) & 0x08]
+    eq(len(out), n_ok + 1 + 2, "sal: SAL packets out (resolved, transit, 2 RSTs)")
+    eq(c.get("sal_rst_sent"), 2, "sal: RSTs for the packets of no flow")
+    nf = [p for p in rsts if p[SAL].src_flowid == 99]
+    if eq(len(nf), 1, "sal: RST for the packet to flowID 99"):
+        p = nf[0]
+        eq((p[IP].src, p[IP].dst, p[SAL].dst_flowid), ("192.0.2.1", "192.0.2.100", 27),
+           "sal: RST addresses and flowIDs swapped")
+        eq(int(p[SAL].control().flags), 0x08, "sal: RST only (the packet carried ACK)")
+        eq(p[SAL].control().nonce, 1, "sal: RST carries the packet's nonce")
+        eq(len(p[SAL].payload), 0, "sal: RST without transport header")
+        check(ip_ok(p) and sal_checksum_ok(p), "sal: RST checksums")
+    fin = [p for p in rsts if p[SAL].dst_flowid == 26]
+    if eq(len(fin), 1, "sal: RST for the stray FIN"):
+        ctl = fin[0][SAL].control()
+        eq((int(ctl.flags), ctl.ackno), (0x08 | 0x20, 126 + 1), "sal: RST+ACK past the FIN")
 
 
 DELAY_CFG = """
@@ -936,7 +953,10 @@ def _gateway(live):
     out = exchange(back, "instance data after migration")
     if out is not None:
         eq(out[IP].dst, "192.0.2.101", "gateway: the flow follows the client")
-    quiet(inst / SAL(src_flowid=I, dst_flowid=R1 ^ 0x100) / TCP(), "unknown flowID")
+    rst = exchange(inst / SAL(src_flowid=I, dst_flowid=R1 ^ 0x100) / TCP(), "unknown flowID")
+    if rst is not None:
+        eq((rst[IP].dst, int(rst[SAL].control().flags) & 0x08), ("192.0.2.20", 0x08),
+           "gateway: RST for an unknown flowID")
     quiet(Ether(src=HOST, dst=ROUTER_MAC) / IP(src="192.0.2.77", dst="192.0.2.1") /
           SAL(src_flowid=5, dst_flowid=R0) / TCP(), "a stranger on the flow")
 
@@ -1016,8 +1036,11 @@ def _local(live):
     if dup is not None:
         eq((dup[TCP].ack, len(dup[TCP].payload)), (x + 1 + len(msg), 0),
            "local: duplicate ACK for out-of-order data")
-    live.quiet(ip / SAL(src_flowid=C + 1, dst_flowid=L) / TCP(flags="A"),
-               "wrong peer flowID")
+    rst = live.exchange(ip / SAL(src_flowid=C + 1, dst_flowid=L) / TCP(flags="A"),
+                        "wrong peer flowID")
+    if rst is not None:
+        eq((int(rst[SAL].control().flags) & 0x08, rst[SAL].src_flowid), (0x08, L),
+           "local: RST for a packet of no flow")
     live.quiet(ip / SAL(src_flowid=C, dst_flowid=L,
                         ext=[SALControl(flags="ACK", verno=c + 1, ackno=s_isn + 1,
                                         nonce=N + 1)]), "wrong nonce")
@@ -1035,8 +1058,10 @@ def _local(live):
     live.quiet(ip / SAL(src_flowid=C, dst_flowid=L,
                         ext=[SALControl(flags="ACK", verno=c + 2, ackno=s_isn + 2, nonce=N)]),
                "last ACK")
-    live.quiet(ip / SAL(src_flowid=C, dst_flowid=L) / TCP(flags="PA", seq=x + 1) / Raw(b"late"),
-               "data after close")
+    rst = live.exchange(ip / SAL(src_flowid=C, dst_flowid=L) / TCP(flags="PA", seq=x + 1) /
+                        Raw(b"late"), "data after close")
+    if rst is not None:
+        eq(int(rst[SAL].control().flags) & 0x08, 0x08, "local: RST for data after close")
     # no ACK for this one's SYN+ACK: it is sent again after the RTO
     live.sendp(ip / SAL(src_flowid=C + 7, ext=[SALControl(flags="SYN", verno=1, nonce=7), svc]) /
                TCP(flags="S", seq=1), iface=live.veth.peer, verbose=False)
