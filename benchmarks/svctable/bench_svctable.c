@@ -3,7 +3,7 @@
  */
 
 /*
- * bench_svctable: lib/svctable against DPDK's rte_fib6 (RTE_FIB6_TRIE, 2-byte
+ * bench_svctable: lib/svctable against DPDK's rte_fib6 (RTE_FIB6_TRIE, 4-byte
  * next hops) measured in the same run on the same core.
  *
  * Cases (per size and prefix-length mix):
@@ -37,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -45,6 +47,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_memory.h>
 #include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
 
@@ -296,54 +299,56 @@ static struct rte_fib6 *
 build_fib6(const struct pfx *p, uint32_t n, const char *name, double *bytes,
 		double *add_rate, const char **why)
 {
+	static char msg[128];
 	struct rte_fib6_conf conf;
 	struct rte_malloc_socket_stats st;
 	uint64_t tbl8 = fib6_tbl8_reserve(p, n) + 1024, need, t0;
 	struct rte_fib6 *f;
 	uint32_t i;
+	int ret = 0;
 
-	memset(&conf, 0, sizeof(conf));
-	conf.type = RTE_FIB6_TRIE;
-	conf.default_nh = 0;
-	conf.max_routes = (int)n + 16;
-	/* 2-byte next hops: the smallest and fastest configuration. It cannot
-	 * name a million rules, so it flatters the baseline. */
-	conf.trie.nh_sz = RTE_FIB6_TRIE_2B;
-	conf.trie.num_tbl8 = (uint32_t)(tbl8 < UINT32_MAX ? tbl8 : UINT32_MAX);
-	/* the tbl8 pool and tbl24 are allocated up front, the rib as it grows */
-	need = tbl8 * 256 * 2 + (1ull << 24) * 2;
-	*bytes = (double)need / n;
-	rte_malloc_get_socket_stats(0, &st);
-	if (need + (uint64_t)n * 2 * 96 > st.heap_freesz_bytes) {
-		static char msg[96];
-
-		snprintf(msg, sizeof(msg), "\"baseline_skipped\":\"needs %.1f GB of "
-				"EAL memory\"", (need + (uint64_t)n * 2 * 96) / 1e9);
-		*why = msg;
-		return NULL;
-	}
-	f = rte_fib6_create(name, 0, &conf);
-	if (f == NULL) {
-		*why = "\"baseline_skipped\":\"rte_fib6_create failed\"";
-		return NULL;
-	}
-	t0 = rte_rdtsc();
-	for (i = 0; i < n; i++) {
-		unsigned int depth = p[i].len > 128 ? 128 : p[i].len;
-
-		int ret = rte_fib6_add(f, p[i].key.bytes, (uint8_t)depth, i % 32767 + 1);
-
-		if (ret != 0) {
-			static char msg[96];
-
-			snprintf(msg, sizeof(msg), "\"baseline_skipped\":\"rte_fib6_add: %s "
-					"at route %u\"", strerror(-ret), i);
+	/* the reservation bound is not always enough: grow until it fits
+	 * or the EAL heap runs out */
+	for (;; tbl8 += tbl8 / 4) {
+		memset(&conf, 0, sizeof(conf));
+		conf.type = RTE_FIB6_TRIE;
+		conf.default_nh = 0;
+		conf.max_routes = (int)n + 16;
+		/* 4-byte next hops: enough to name every rule, and the
+		 * smallest size allowing more than 32767 tbl8 groups */
+		conf.trie.nh_sz = RTE_FIB6_TRIE_4B;
+		conf.trie.num_tbl8 = (uint32_t)(tbl8 < INT32_MAX ? tbl8 : INT32_MAX);
+		/* tbl8 pool and tbl24 are allocated up front, the rib grows */
+		need = tbl8 * 256 * 4 + (1ull << 24) * 4;
+		rte_malloc_get_socket_stats(0, &st);
+		if (need + (uint64_t)n * 2 * 96 > st.greatest_free_size) {
+			snprintf(msg, sizeof(msg), "\"baseline_skipped\":\"needs %.1f GB "
+					"of EAL memory%s\"", (need + (uint64_t)n * 2 * 96) / 1e9,
+					ret != 0 ? " (pool grown after ENOSPC)" : "");
 			*why = msg;
-			rte_fib6_free(f);
+			return NULL;
+		}
+		f = rte_fib6_create(name, 0, &conf);
+		if (f == NULL) {
+			*why = "\"baseline_skipped\":\"rte_fib6_create failed\"";
+			return NULL;
+		}
+		t0 = rte_rdtsc();
+		for (i = 0, ret = 0; i < n && ret == 0; i++)
+			ret = rte_fib6_add(f, p[i].key.bytes,
+					(uint8_t)(p[i].len > 128 ? 128 : p[i].len), i + 1);
+		if (ret == 0)
+			break;
+		rte_fib6_free(f);
+		if (ret != -ENOSPC) {
+			snprintf(msg, sizeof(msg), "\"baseline_skipped\":\"rte_fib6_add: "
+					"%s\"", strerror(-ret));
+			*why = msg;
 			return NULL;
 		}
 	}
 	*add_rate = n / ((double)(rte_rdtsc() - t0) / rte_get_tsc_hz());
+	*bytes = (double)need / n;
 	return f;
 }
 
@@ -374,8 +379,32 @@ struct reader_arg {
 	const struct svctable_key *q;
 	uint32_t nq;
 	uint64_t lookups;     /* [reader] relaxed stores, main reads */
+	uint64_t cpu_ns;      /* [reader] its own CPU time, same */
 	bool stop;
 };
+
+static uint64_t
+thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double
+loadavg(void)
+{
+	double l = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = -1;
+		fclose(f);
+	}
+	return l;
+}
 
 static int
 reader_loop(void *p)
@@ -395,7 +424,11 @@ reader_loop(void *p)
 		svctable_lookup_bulk(a->t, kp, BULK, res);
 		i = (i + BULK) & (a->nq - 1);
 		n += BULK;
-		__atomic_store_n(&a->lookups, n, __ATOMIC_RELAXED);
+		if ((n & (256 * BULK - 1)) == 0) {
+			/* both together, so main can pair them */
+			__atomic_store_n(&a->cpu_ns, thread_cpu_ns(), __ATOMIC_RELAXED);
+			__atomic_store_n(&a->lookups, n, __ATOMIC_RELEASE);
+		}
 		rte_rcu_qsbr_quiescent(a->v, id);
 	}
 	rte_rcu_qsbr_thread_offline(a->v, id);
@@ -403,16 +436,28 @@ reader_loop(void *p)
 	return 0;
 }
 
-static double
-reader_rate(struct reader_arg *a, double seconds)
-{
-	uint64_t hz = rte_get_tsc_hz(), t0 = rte_rdtsc();
-	uint64_t n0 = __atomic_load_n(&a->lookups, __ATOMIC_RELAXED);
+/* lookups per wall second and per second of the reader's own CPU time */
+struct rsample {
+	uint64_t tsc;
+	uint64_t lookups;
+	uint64_t cpu_ns;
+};
 
-	while (rte_rdtsc() - t0 < seconds * hz)
-		rte_pause();
-	return (__atomic_load_n(&a->lookups, __ATOMIC_RELAXED) - n0) /
-		((double)(rte_rdtsc() - t0) / hz);
+static void
+rsample(struct reader_arg *a, struct rsample *s)
+{
+	s->tsc = rte_rdtsc();
+	s->lookups = __atomic_load_n(&a->lookups, __ATOMIC_ACQUIRE);
+	s->cpu_ns = __atomic_load_n(&a->cpu_ns, __ATOMIC_RELAXED);
+}
+
+static void
+rrates(const struct rsample *s0, const struct rsample *s1, double *wall, double *cpu)
+{
+	double dl = (double)(s1->lookups - s0->lookups);
+
+	*wall = dl / ((double)(s1->tsc - s0->tsc) / rte_get_tsc_hz());
+	*cpu = s1->cpu_ns > s0->cpu_ns ? dl / ((s1->cpu_ns - s0->cpu_ns) * 1e-9) : 0;
 }
 
 static void
@@ -425,10 +470,11 @@ bench_update(const char *mix, const struct pfx *p, uint32_t n, const struct pfx 
 	struct rte_rcu_qsbr *v;
 	struct svctable *t;
 	unsigned int lc = rte_get_next_lcore(-1, 1, 0);
-	uint64_t hz = rte_get_tsc_hz(), t0, n0, again = 0;
-	double idle, busy, ins, del, dummy;
+	uint64_t hz = rte_get_tsc_hz(), t0, c0, again = 0;
+	double idle, busy, idle_cpu, busy_cpu, ins, ins_cpu, del, del_cpu, dummy;
+	struct rsample s0, s1;
 	struct result r;
-	char extra_json[256];
+	char extra_json[640];
 	uint32_t i;
 	int ret;
 
@@ -451,11 +497,17 @@ bench_update(const char *mix, const struct pfx *p, uint32_t n, const struct pfx 
 	ra.q = q;
 	ra.nq = N_QUERY;
 	rte_eal_remote_launch(reader_loop, &ra, lc);
-	idle = reader_rate(&ra, 0.5);
+	rsample(&ra, &s0);
+	t0 = rte_rdtsc();
+	while (rte_rdtsc() - t0 < hz) /* the reader alone for a second */
+		rte_pause();
+	rsample(&ra, &s1);
+	rrates(&s0, &s1, &idle, &idle_cpu);
 
 	/* churn: single-prefix transactions, as registrations arrive */
+	rsample(&ra, &s0);
+	c0 = thread_cpu_ns();
 	t0 = rte_rdtsc();
-	n0 = __atomic_load_n(&ra.lookups, __ATOMIC_RELAXED);
 	for (i = 0; i < n_extra; i++) {
 		rc.id = n + i;
 		while ((ret = svctable_insert(t, &extra[i].key, extra[i].len, &rc)) == -EAGAIN) {
@@ -466,8 +518,10 @@ bench_update(const char *mix, const struct pfx *p, uint32_t n, const struct pfx 
 			abort();
 	}
 	ins = n_extra / ((double)(rte_rdtsc() - t0) / hz);
-	busy = (__atomic_load_n(&ra.lookups, __ATOMIC_RELAXED) - n0) /
-		((double)(rte_rdtsc() - t0) / hz);
+	ins_cpu = n_extra / ((thread_cpu_ns() - c0) * 1e-9);
+	rsample(&ra, &s1);
+	rrates(&s0, &s1, &busy, &busy_cpu);
+	c0 = thread_cpu_ns();
 	t0 = rte_rdtsc();
 	for (i = 0; i < n_extra; i++) {
 		while ((ret = svctable_delete(t, &extra[i].key, extra[i].len)) == -EAGAIN) {
@@ -476,16 +530,26 @@ bench_update(const char *mix, const struct pfx *p, uint32_t n, const struct pfx 
 		}
 	}
 	del = n_extra / ((double)(rte_rdtsc() - t0) / hz);
+	del_cpu = n_extra / ((thread_cpu_ns() - c0) * 1e-9);
 	__atomic_store_n(&ra.stop, true, __ATOMIC_RELAXED);
 	rte_eal_wait_lcore(lc);
 	svctable_reclaim(t);
 
 	snprintf(extra_json, sizeof(extra_json),
-			opt_json ? "\"deletes_per_s\":%.0f,\"reader_idle_lookups_per_s\":%.0f,"
-			"\"reader_churn_lookups_per_s\":%.0f,\"reader_drop_pct\":%.1f,"
-			"\"eagain_retries\":%llu" :
-			"del %.0f/s, reader %.0f -> %.0f lookups/s (%.1f%% drop), %llu EAGAIN",
-			del, idle, busy, 100 * (1 - busy / idle), (unsigned long long)again);
+			opt_json ? "\"inserts_per_writer_cpu_s\":%.0f,\"deletes_per_s\":%.0f,"
+			"\"deletes_per_writer_cpu_s\":%.0f,"
+			"\"reader_idle_lookups_per_s\":%.0f,\"reader_churn_lookups_per_s\":%.0f,"
+			"\"reader_drop_pct\":%.1f,\"reader_idle_lookups_per_cpu_s\":%.0f,"
+			"\"reader_churn_lookups_per_cpu_s\":%.0f,\"reader_cpu_drop_pct\":%.1f,"
+			"\"eagain_retries\":%llu,\"loadavg\":%.2f" :
+			"per writer-CPU-s %.0f; del %.0f/s (%.0f per CPU-s); reader %.2f -> %.2f "
+			"M/s (%.1f%% drop), per reader-CPU-s %.2f -> %.2f M (%.1f%% drop); "
+			"%llu EAGAIN; load %.2f",
+			ins_cpu, del, del_cpu,
+			opt_json ? idle : idle / 1e6, opt_json ? busy : busy / 1e6,
+			100 * (1 - busy / idle),
+			opt_json ? idle_cpu : idle_cpu / 1e6, opt_json ? busy_cpu : busy_cpu / 1e6,
+			100 * (1 - busy_cpu / idle_cpu), (unsigned long long)again, loadavg());
 	memset(&r, 0, sizeof(r));
 	r.name = "update_insert";
 	r.mix = mix;
@@ -580,6 +644,20 @@ bench_pick(void)
 }
 
 /* ---------------------------------------------------------------- main */
+
+/*
+ * Without hugepages the EAL heap is plain anonymous memory on 4 KB pages,
+ * while lib/svctable asks for transparent huge pages. Ask for them on the
+ * EAL memory too, so rte_fib6 is measured on the same page size.
+ */
+static int
+advise_thp(const struct rte_memseg_list *msl, void *arg)
+{
+	(void)arg;
+	if (msl->base_va != NULL && msl->len != 0)
+		(void)madvise(msl->base_va, msl->len, MADV_HUGEPAGE);
+	return 0;
+}
 
 static void
 bench_size(uint32_t n, const char *mix, bool with_update)
@@ -705,6 +783,7 @@ main(int argc, char **argv)
 	}
 	argc -= ret;
 	argv += ret;
+	rte_memseg_list_walk(advise_thp, NULL);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':

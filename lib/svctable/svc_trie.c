@@ -446,7 +446,7 @@ touch(struct svc_build *b, uint32_t s)
 		if (p == NULL)
 			return NULL;
 		*p = s;
-		t->scratch_set[s] = 1;
+		t->scratch_set[s] = SVC_SCRATCH_TOUCHED;
 		t->scratch[s] = t->root->entry[s];
 	}
 	return &t->scratch[s];
@@ -512,12 +512,16 @@ svc_build_leaves(struct svc_build *b, const struct svctable_key *key,
 	}
 	lo = svc_key_bits(key, 0, len) << (SVC_ROOT_BITS - len);
 	n = 1u << (SVC_ROOT_BITS - len);
+	/* ranges nest: a shorter prefix done before covered this one */
+	if (b->t->scratch_set[lo] & SVC_SCRATCH_LEAVES)
+		return 0;
 	for (s = lo; s < lo + n; s++) {
 		uint64_t *e = touch(b, s);
 
 		if (e == NULL)
 			return -ENOMEM;
 		*e = svc_entry_make(svc_entry_child(*e), inh);
+		b->t->scratch_set[s] |= SVC_SCRATCH_LEAVES;
 	}
 	return leaves_fill(b, x, inh);
 }

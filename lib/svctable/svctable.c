@@ -53,6 +53,7 @@ struct svctable_txn {
 	struct svc_vec ops;        /* struct svc_op */
 	uint32_t *map;             /* open addressing: op index + 1, 0 = empty */
 	uint32_t map_mask;
+	uint32_t short_lens;       /* bit L: an op of length L <= 16 (commit) */
 	bool clear;
 };
 
@@ -504,17 +505,28 @@ build(struct svctable_txn *txn, struct svc_build *b)
 {
 	struct svc_vec slots;
 	uint32_t i, prev = UINT32_MAX;
+	unsigned int len;
 	int ret = 0;
 
 	svc_vec_init(&slots, sizeof(uint32_t));
+	/* short prefixes first, shortest first: a recomputed range covers
+	 * every range nested in it */
+	for (len = 0; len <= SVC_ROOT_BITS && ret == 0; len++) {
+		if (!(txn->short_lens & (1u << len)))
+			continue;
+		for (i = 0; i < txn->ops.n && ret == 0; i++) {
+			struct svc_op *op = op_at(txn, i);
+
+			if (op->kind != OP_NONE && op->len == len)
+				ret = svc_build_leaves(b, &op->key, op->len);
+		}
+	}
 	for (i = 0; i < txn->ops.n && ret == 0; i++) {
 		struct svc_op *op = op_at(txn, i);
 
 		if (op->kind == OP_NONE)
 			continue;
-		if (op->len <= SVC_ROOT_BITS)
-			ret = svc_build_leaves(b, &op->key, op->len);
-		if (ret == 0 && op->len >= SVC_ROOT_BITS) {
+		if (op->len >= SVC_ROOT_BITS) {
 			uint32_t *s = svc_vec_push(&slots);
 
 			if (s == NULL)
@@ -603,6 +615,7 @@ svctable_txn_commit(struct svctable_txn *txn)
 			return -EAGAIN;
 	}
 	n_staged = txn->ops.n;
+	txn->short_lens = 0;
 	if (txn->clear) {
 		struct clear_ctx cc = { .txn = txn, .err = 0 };
 
@@ -617,6 +630,8 @@ svctable_txn_commit(struct svctable_txn *txn)
 		n_add += op->kind == OP_ADD;
 		n_new += op->kind == OP_ADD && op->in_rib != 1; /* at most */
 		n_del += op->kind == OP_DEL;
+		if (op->kind != OP_NONE && op->len <= SVC_ROOT_BITS)
+			txn->short_lens |= 1u << op->len;
 	}
 	/* the exact count is known once applied; this bound decides early */
 	if ((uint64_t)t->count + n_new - n_del > t->max_rules) {

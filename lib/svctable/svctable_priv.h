@@ -336,10 +336,13 @@ struct svctable {
 	uint32_t max_rules;                   /* [I] */
 	uint32_t open_txns;                   /* [C] */
 	uint64_t *scratch;                    /* [C] new root entries during a commit */
-	uint8_t *scratch_set;                 /* [C] slots present in scratch */
+	uint8_t *scratch_set;                 /* [C] SVC_SCRATCH_* per root slot */
 };
 
 /* ---- trie build (svc_trie.c) ---- */
+
+#define SVC_SCRATCH_TOUCHED 0x1 /* scratch[s] holds the slot's new entry */
+#define SVC_SCRATCH_LEAVES  0x2 /* its leaf was recomputed by this commit */
 
 struct svc_fixup {
 	struct svc_rib_node *node;
