@@ -705,6 +705,90 @@ test_prefixes(void **state)
 	}
 }
 
+/*
+ * Robustness: mutated and truncated copies of the shipped demo file must
+ * either load or fail with well-formed messages, never crash or leak (the
+ * sanitizer build runs this too).
+ */
+static void
+test_mutations(void **state)
+{
+	static const char junk[] = "\t\n :-[]{}#&*!|>'\"%@`,?0aZ/.\xff";
+	struct ssr_config_errors errs;
+	struct ssr_config *cfg;
+	char *orig, *buf;
+	size_t len = 0, cap = 1 << 16, i;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	unsigned int round, loaded = 0, failed = 0;
+	FILE *f;
+
+	(void)state;
+	f = fopen(CONFIG_DIR "/default.yaml", "r");
+	assert_non_null(f);
+	orig = malloc(cap);
+	buf = malloc(cap);
+	assert_non_null(orig);
+	assert_non_null(buf);
+	len = fread(orig, 1, cap, f);
+	fclose(f);
+	assert_true(len > 100 && len < cap);
+	for (round = 0; round < 3000; round++) {
+		size_t n = len, edits;
+
+		memcpy(buf, orig, len);
+		/* xorshift: deterministic, so a failure can be replayed */
+		for (edits = 1 + round % 4; edits > 0; edits--) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			i = x % n;
+			switch (x >> 60 & 3) {
+			case 0: /* replace a byte */
+				buf[i] = junk[(x >> 32) % (sizeof(junk) - 1)];
+				break;
+			case 1: /* truncate */
+				n = i + 1;
+				break;
+			case 2: /* delete a byte */
+				memmove(buf + i, buf + i + 1, n - i - 1);
+				n--;
+				break;
+			default: /* duplicate a line fragment */
+				if (n + 16 < cap) {
+					memmove(buf + i + 16, buf + i, n - i);
+					n += 16;
+				}
+				break;
+			}
+		}
+		cfg = ssr_config_load_string(buf, n, "m.yaml", &errs);
+		if (cfg != NULL) {
+			loaded++;
+			assert_int_equal(errs.n, 0);
+			assert_true(cfg->n_ports >= 1);
+			ssr_config_free(cfg);
+			continue;
+		}
+		failed++;
+		assert_int_equal(errno, EINVAL);
+		assert_true(errs.n >= 1 && errs.n <= SSR_CFG_MAX_ERRORS);
+		for (i = 0; i < errs.n; i++) {
+			unsigned int line, col;
+			char rest[2];
+
+			/* every message starts file:line:column: */
+			assert_int_equal(sscanf(errs.msgs[i], "m.yaml:%u:%u:%1s", &line, &col,
+						rest), 3);
+			assert_true(line >= 1 && col >= 1);
+		}
+		ssr_config_errors_free(&errs);
+	}
+	print_message("%u mutations loaded, %u refused\n", loaded, failed);
+	assert_true(failed > 0);
+	free(orig);
+	free(buf);
+}
+
 static void
 test_names(void **state)
 {
@@ -730,6 +814,7 @@ main(void)
 		cmocka_unit_test(test_many_errors),
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_names),
 	};
 
