@@ -68,7 +68,8 @@ extern int ssr_reload_flag;
  * @return
  *   0, -ENOSPC (more static neighbours than the table holds), -ENOMEM.
  */
-int ssr_control_init(struct ssr_control *c, struct ssr_router *r);
+int
+ssr_control_init(struct ssr_control *c, struct ssr_router *r);
 
 /**
  * Re-read c->reload_path and replace the service rules with its services
@@ -79,10 +80,12 @@ int ssr_control_init(struct ssr_control *c, struct ssr_router *r);
  * @return
  *   0, or -EINVAL (errors in the file), or the svctable error.
  */
-int ssr_control_reload(struct ssr_control *c);
+int
+ssr_control_reload(struct ssr_control *c);
 
 /** Free what ssr_control_init() allocated (after ssr_control_finish()). */
-void ssr_control_free(struct ssr_control *c);
+void
+ssr_control_free(struct ssr_control *c);
 
 /**
  * One pass: take what workers handed over, run the neighbour scan if due.
@@ -91,14 +94,16 @@ void ssr_control_free(struct ssr_control *c);
  * @return
  *   Packets taken from the control ring.
  */
-unsigned int ssr_control_poll(struct ssr_control *c);
+unsigned int
+ssr_control_poll(struct ssr_control *c);
 
 /**
  * After the workers stopped: process what is left in the control ring, then
  * drop (counted, reason shutdown) every packet still waiting for ARP.
  * Main lcore.
  */
-void ssr_control_finish(struct ssr_control *c);
+void
+ssr_control_finish(struct ssr_control *c);
 
 #ifdef __cplusplus
 }

@@ -44,30 +44,36 @@ extern "C" {
 struct ssr_worker;
 struct ssr_local;
 
-/** Allocate a worker's local flow table. NULL with rte_errno ENOMEM. */
-struct ssr_local *ssr_local_create(int socket);
+/** Allocate a worker's local flow table. Main lcore, before launch. NULL with rte_errno ENOMEM. */
+struct ssr_local *
+ssr_local_create(int socket);
 
-/** Free it (and nothing else: flows hold no mbuf). NULL is a no-op. */
-void ssr_local_free(struct ssr_local *l);
+/** Free it (flows hold no mbuf). After the worker stopped. NULL is a no-op. */
+void
+ssr_local_free(struct ssr_local *l);
 
-/** Worker that owns local flowID @p flowid (network order). */
-unsigned int ssr_local_owner(uint32_t flowid);
+/** Worker that owns local flowID @p flowid (network order). Any thread. */
+unsigned int
+ssr_local_owner(uint32_t flowid);
 
 /**
  * A connection request matched a local rule: start (or, for a retransmitted
  * SYN, continue) a flow and answer. Takes the mbuf. Owning worker only.
  */
-void ssr_local_request(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp);
+void
+ssr_local_request(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp);
 
 /**
  * A packet whose dst_flowid this worker owns: if it belongs to a live local
  * flow of this worker, handle it (taking the mbuf) and return true; else
  * return false and leave the mbuf to the caller.
  */
-bool ssr_local_packet(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp);
+bool
+ssr_local_packet(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp);
 
 /** Fire due timers (retransmissions, linger). Owning worker, every loop. */
-void ssr_local_timers(struct ssr_worker *w, uint64_t now);
+void
+ssr_local_timers(struct ssr_worker *w, uint64_t now);
 
 #ifdef __cplusplus
 }

@@ -70,6 +70,7 @@ struct ssr_neigh {
 	uint16_t queue_len;                          /**< [I] pending bound */
 };
 
+/** Home slot of @p ip (before masking). Any thread. */
 static inline uint32_t
 ssr_neigh_hash(rte_be32_t ip)
 {
@@ -119,10 +120,12 @@ ssr_neigh_lookup(const struct ssr_neigh *t, rte_be32_t ip, struct rte_ether_addr
  * @return
  *   The table, or NULL with rte_errno ENOMEM.
  */
-struct ssr_neigh *ssr_neigh_create(int socket, uint16_t queue_len);
+struct ssr_neigh *
+ssr_neigh_create(int socket, uint16_t queue_len);
 
 /** Free the table (pending packets must have been drained). NULL is a no-op. */
-void ssr_neigh_free(struct ssr_neigh *t);
+void
+ssr_neigh_free(struct ssr_neigh *t);
 
 /**
  * Slot of @p ip, inserting an unresolved entry for port @p port when absent.
@@ -131,15 +134,18 @@ void ssr_neigh_free(struct ssr_neigh *t);
  * @return
  *   The slot index, -ENOSPC when the table is full, -EINVAL for ip 0.
  */
-int ssr_neigh_get(struct ssr_neigh *t, rte_be32_t ip, uint8_t port);
+int
+ssr_neigh_get(struct ssr_neigh *t, rte_be32_t ip, uint8_t port);
 
 /** Slot of @p ip or -ENOENT. Control lcore only. */
-int ssr_neigh_find(const struct ssr_neigh *t, rte_be32_t ip);
+int
+ssr_neigh_find(const struct ssr_neigh *t, rte_be32_t ip);
 
 /**
  * Publish @p mac for slot @p s (NULL: forget the MAC). Control lcore only.
  */
-void ssr_neigh_set(struct ssr_neigh *t, int s, const struct rte_ether_addr *mac);
+void
+ssr_neigh_set(struct ssr_neigh *t, int s, const struct rte_ether_addr *mac);
 
 #ifdef __cplusplus
 }

@@ -35,16 +35,20 @@ extern "C" {
  * @return
  *   0, or -errno with the reason logged (ENODEV: no such port).
  */
-int ssr_ports_init(struct ssr_router *r);
+int
+ssr_ports_init(struct ssr_router *r);
 
 /** Print each port's device counters (rte_eth_stats). */
-void ssr_ports_print_stats(const struct ssr_router *r, FILE *f);
+void
+ssr_ports_print_stats(const struct ssr_router *r, FILE *f);
 
 /** Stop and close every started port (a net_pcap TX file is complete after). */
-void ssr_ports_close(struct ssr_router *r);
+void
+ssr_ports_close(struct ssr_router *r);
 
 /** Free the mbuf pools (after the ports are closed). */
-void ssr_ports_free_pools(struct ssr_router *r);
+void
+ssr_ports_free_pools(struct ssr_router *r);
 
 #ifdef __cplusplus
 }

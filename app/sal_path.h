@@ -37,7 +37,8 @@ extern "C" {
  * addressed to a router address with the SAL protocol. Takes ownership of
  * every mbuf. Owning worker only, between quiescent state reports.
  */
-void ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n);
+void
+ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n);
 
 /** SAL RSTs a worker sends per second at most (bursts of SSR_RST_BURST). */
 #define SSR_RST_PER_SEC 1000
@@ -48,11 +49,13 @@ void ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
  * RST (sal_build_rst()), rate-limited per worker; a RST is never answered.
  * The caller still owns (and counts) the packet. Owning worker only.
  */
-void ssr_sal_reply_rst(struct ssr_worker *w, const uint8_t *frame,
+void
+ssr_sal_reply_rst(struct ssr_worker *w, const uint8_t *frame,
 		const struct sal_pkt *sp);
 
 /** Age this worker's gateway flows a little. Owning worker only. */
-void ssr_sal_expire(struct ssr_worker *w, uint64_t now);
+void
+ssr_sal_expire(struct ssr_worker *w, uint64_t now);
 
 /**
  * Client identity of a connection request for the consistent choice: the

@@ -35,14 +35,16 @@ struct svctable;
  * @return
  *   0, or -errno from svctable (EINVAL, ENOSPC, ENOMEM, EAGAIN, E2BIG).
  */
-int ssr_services_apply(struct svctable *t, const struct ssr_config *cfg,
+int
+ssr_services_apply(struct svctable *t, const struct ssr_config *cfg,
 		char *err, size_t errlen);
 
 /**
  * Create a table sized for @p cfg (and later additions). NULL with
  * rte_errno on failure.
  */
-struct svctable *ssr_services_create(const struct ssr_config *cfg, int socket);
+struct svctable *
+ssr_services_create(const struct ssr_config *cfg, int socket);
 
 #ifdef __cplusplus
 }

@@ -163,32 +163,49 @@ ssr_stats_read(const struct ssr_stats *s, enum ssr_counter c)
 	return __atomic_load_n(&s->cnt[c], __ATOMIC_RELAXED);
 }
 
-/** Name ("rx") and description of a counter. */
-const char *ssr_counter_name(enum ssr_counter c);
-const char *ssr_counter_desc(enum ssr_counter c);
-/** Name ("ttl_expired") and description of a drop reason. */
-const char *ssr_drop_name(enum ssr_drop_reason r);
-const char *ssr_drop_desc(enum ssr_drop_reason r);
+/** Name of a counter ("rx"), "?" out of range. Any thread. */
+const char *
+ssr_counter_name(enum ssr_counter c);
+
+/** Description of a counter, "?" out of range. Any thread. */
+const char *
+ssr_counter_desc(enum ssr_counter c);
+
+/** Name of a drop reason ("ttl_expired"), "?" out of range. Any thread. */
+const char *
+ssr_drop_name(enum ssr_drop_reason r);
+
+/** Description of a drop reason, "?" out of range. Any thread. */
+const char *
+ssr_drop_desc(enum ssr_drop_reason r);
 
 /**
  * Add every counter of @p src into @p sum (relaxed loads). Control lcore, or
  * any thread once the owners have stopped.
  */
-void ssr_stats_add(struct ssr_stats *sum, const struct ssr_stats *src);
+void
+ssr_stats_add(struct ssr_stats *sum, const struct ssr_stats *src);
 
-/** Sum of all drop reasons. */
-uint64_t ssr_stats_dropped(const struct ssr_stats *s);
-
-/**
- * Print the non-zero counters of @p s, indented by two spaces, one
- * `name: value` per line, counters then `drop.<reason>`.
- */
-void ssr_stats_print(FILE *f, const char *title, const struct ssr_stats *s);
+/** Sum of all drop reasons of @p s. Any thread (reads plain fields). */
+uint64_t
+ssr_stats_dropped(const struct ssr_stats *s);
 
 /**
- * Check the invariant above on a sum. Returns true when it holds.
+ * Print the non-zero counters of @p s (rx and tx always), indented by two
+ * spaces, one `name: value` per line: counters, `dropped`, `drop.<reason>`,
+ * then `sal_malformed.<REASON>`. Any thread once the owners have stopped.
  */
-int ssr_stats_balanced(const struct ssr_stats *sum);
+void
+ssr_stats_print(FILE *f, const char *title, const struct ssr_stats *s);
+
+/**
+ * Check the invariant above on a sum. Any thread.
+ *
+ * @return
+ *   Non-zero when it holds.
+ */
+int
+ssr_stats_balanced(const struct ssr_stats *sum);
 
 #ifdef __cplusplus
 }

@@ -82,11 +82,13 @@ struct ssr_worker {
  * @return
  *   The worker, or NULL with rte_errno (ENOMEM, EEXIST for the ring name).
  */
-struct ssr_worker *ssr_worker_create(struct ssr_router *r, unsigned int idx,
+struct ssr_worker *
+ssr_worker_create(struct ssr_router *r, unsigned int idx,
 		unsigned int lcore);
 
 /** Free a worker (after ssr_worker_finish()). NULL is a no-op. */
-void ssr_worker_free(struct ssr_worker *w);
+void
+ssr_worker_free(struct ssr_worker *w);
 
 /**
  * One pass: poll every RX queue once, process, drain the inbox, flush TX if
@@ -96,16 +98,19 @@ void ssr_worker_free(struct ssr_worker *w);
  * @return
  *   Packets received in this pass.
  */
-unsigned int ssr_worker_poll(struct ssr_worker *w);
+unsigned int
+ssr_worker_poll(struct ssr_worker *w);
 
 /** lcore entry point: ssr_worker_poll() until a stop is requested. */
-int ssr_worker_main(void *arg);
+int
+ssr_worker_main(void *arg);
 
 /**
  * Send @p m out of port index @p pidx: our TX buffer, or the owner's inbox.
  * Owning lcore only.
  */
-void ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m);
+void
+ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m);
 
 /**
  * Route @p m (an IPv4 frame whose TTL is already dealt with) to @p dst:
@@ -115,10 +120,12 @@ void ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m);
  * @return
  *   true when sent or held for ARP, false when dropped (no route, counted).
  */
-bool ssr_worker_output(struct ssr_worker *w, struct rte_mbuf *m, rte_be32_t dst);
+bool
+ssr_worker_output(struct ssr_worker *w, struct rte_mbuf *m, rte_be32_t dst);
 
 /** Hand @p m to the control lcore (tagged by the caller); counted. */
-void ssr_worker_to_control(struct ssr_worker *w, struct rte_mbuf *m);
+void
+ssr_worker_to_control(struct ssr_worker *w, struct rte_mbuf *m);
 
 /**
  * After the worker's lcore has returned: move everything left in its inbox
@@ -128,7 +135,8 @@ void ssr_worker_to_control(struct ssr_worker *w, struct rte_mbuf *m);
  *   Packets still in the inbox afterwards (non-zero only if a peer keeps
  *   enqueuing).
  */
-unsigned int ssr_worker_finish(struct ssr_worker *w);
+unsigned int
+ssr_worker_finish(struct ssr_worker *w);
 
 /**
  * Adjust an Internet checksum (network order) for a 16-bit word changed
