@@ -36,9 +36,9 @@ extern "C" {
 /** Packet counters: name, description. */
 #define SSR_COUNTERS(_) \
 	_(RX, "received from a port") \
-	_(GENERATED, "built by the router (ARP requests)") \
+	_(GENERATED, "built by the router (ARP requests, RSTs, local replies)") \
 	_(TX, "accepted by a port for transmission") \
-	_(CONSUMED, "ended at the router (ARP processed)") \
+	_(CONSUMED, "ended at the router (ARP, local flows)") \
 	_(TO_CONTROL, "handed by a worker to the control lcore") \
 	_(FROM_WORKERS, "taken by the control lcore from workers") \
 	_(HANDOFF_OUT, "handed to the worker owning the TX queue") \
