@@ -71,6 +71,7 @@ usage(FILE *f, const char *prog)
 		"  -t, --transport P      tcp (default) or udp\n"
 		"      --seed N           PRNG seed (default 1); same seed, same bytes\n"
 		"      --flow-map FILE    gateway flows written by ssr-blast --handshake\n"
+		"      --sequential       flows in order, not at random (-n FLOWS: each once)\n"
 		"      --json             summary as one JSON object on stdout\n"
 		"  -q, --quiet            no summary on stderr\n"
 		"profiles:\n", prog);
@@ -236,6 +237,7 @@ enum {
 	OPT_SEED,
 	OPT_FLOW_MAP,
 	OPT_JSON,
+	OPT_SEQUENTIAL,
 };
 
 int
@@ -257,6 +259,7 @@ main(int argc, char **argv)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "flow-map", required_argument, NULL, OPT_FLOW_MAP },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "sequential", no_argument, NULL, OPT_SEQUENTIAL },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -369,6 +372,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_SEQUENTIAL:
+			c.sequential = true;
 			break;
 		case 'q':
 			quiet = true;

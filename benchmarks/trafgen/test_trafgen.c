@@ -515,6 +515,41 @@ test_determinism(void **state)
 	world_free(&w);
 }
 
+/* --sequential: n SYNs over n flows name every flow exactly once */
+static void
+test_sequential(void **state)
+{
+	struct tg_meta meta;
+	struct world w;
+	struct tg_conf c;
+	struct tg *g;
+	uint8_t buf[TG_FRAME_MAX];
+	uint8_t *seen;
+	uint32_t i, n = 777;
+
+	(void)state;
+	world_load(&w);
+	tg_conf_init(&c);
+	c.weight[TG_KIND_SYN] = 1;
+	c.n_flows = n;
+	c.sequential = true;
+	c.map = w.map;
+	c.topo = &w.topo;
+	g = tg_create(&c);
+	assert_non_null(g);
+	seen = calloc(n, 1);
+	for (i = 0; i < n; i++) {
+		assert_true(tg_next(g, buf, sizeof(buf), &meta) > 0);
+		assert_int_equal(meta.flow, i);
+		seen[meta.flow]++;
+	}
+	for (i = 0; i < n; i++)
+		assert_int_equal(seen[i], 1);
+	free(seen);
+	tg_free(g);
+	world_free(&w);
+}
+
 static void
 test_create_errors(void **state)
 {
@@ -644,6 +679,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_gateway),
 		cmocka_unit_test(test_gateway_migration_consistent),
 		cmocka_unit_test(test_determinism),
+		cmocka_unit_test(test_sequential),
 		cmocka_unit_test(test_create_errors),
 		cmocka_unit_test(test_pcap_roundtrip),
 		cmocka_unit_test(test_gwmap_roundtrip),

@@ -308,6 +308,7 @@ struct tg {
 	uint32_t n_fwd;
 	struct tg_gwstate *gws;
 	uint32_t finish_next;    /* tg_finish() cursor */
+	uint32_t cursor;         /* next flow when sequential */
 	uint32_t weight_total;
 	uint16_t ip_id;
 	uint8_t payload[TG_FRAME_MAX];
@@ -655,6 +656,15 @@ emit(struct tg *g, const struct tg_spec *s, uint32_t wire_size, uint8_t *buf, ui
 	return len + ETH_HLEN;
 }
 
+/* A flow index below @p n: the next in order, or a random one. */
+static uint32_t
+pick(struct tg *g, uint32_t n)
+{
+	if (g->c.sequential)
+		return g->cursor++ % n;
+	return tg_rng_below(&g->rng, n);
+}
+
 static enum tg_kind
 draw_kind(struct tg *g)
 {
@@ -705,7 +715,7 @@ tg_next(struct tg *g, uint8_t *buf, uint32_t cap, struct tg_meta *meta)
 	switch (k) {
 	case TG_KIND_SYN:
 	case TG_KIND_MISS:
-		fi = tg_rng_below(&g->rng, g->c.n_flows);
+		fi = pick(g, g->c.n_flows);
 		f = &g->flows[fi];
 		cli = client_addr(g, f->client_idx);
 		client_side(g, &s, cli, t->port[tg_topo_facing(t, cli)].addr);
@@ -730,7 +740,7 @@ tg_next(struct tg *g, uint8_t *buf, uint32_t cap, struct tg_meta *meta)
 	case TG_KIND_ACK:
 	case TG_KIND_DATA_C2S:
 	case TG_KIND_RSYN:
-		fi = g->fwd[tg_rng_below(&g->rng, g->n_fwd)];
+		fi = g->fwd[pick(g, g->n_fwd)];
 		f = &g->flows[fi];
 		cli = client_addr(g, f->client_idx);
 		if (k == TG_KIND_RSYN)
@@ -758,7 +768,7 @@ tg_next(struct tg *g, uint8_t *buf, uint32_t cap, struct tg_meta *meta)
 		}
 		break;
 	case TG_KIND_DATA_S2C:
-		fi = g->fwd[tg_rng_below(&g->rng, g->n_fwd)];
+		fi = g->fwd[pick(g, g->n_fwd)];
 		f = &g->flows[fi];
 		s.src = f->target;
 		s.dst = client_addr(g, f->client_idx);
@@ -776,7 +786,7 @@ tg_next(struct tg *g, uint8_t *buf, uint32_t cap, struct tg_meta *meta)
 		const struct tg_gwflow *gf;
 		struct tg_gwstate *st;
 
-		fi = tg_rng_below(&g->rng, g->c.n_gw);
+		fi = pick(g, g->c.n_gw);
 		gf = &g->c.gw[fi];
 		st = &g->gws[fi];
 		if (k == TG_KIND_GW_RSYN) {
@@ -794,7 +804,7 @@ tg_next(struct tg *g, uint8_t *buf, uint32_t cap, struct tg_meta *meta)
 	case TG_KIND_GW_DATA_S2C: {
 		const struct tg_gwflow *gf;
 
-		fi = tg_rng_below(&g->rng, g->c.n_gw);
+		fi = pick(g, g->c.n_gw);
 		gf = &g->c.gw[fi];
 		s.src = gf->target;
 		s.port = tg_topo_facing(t, s.src);

@@ -270,6 +270,9 @@ struct tg_conf {
 	const struct tg_topo *topo;  /**< required */
 	const struct tg_gwflow *gw;  /**< needed for the GW_* kinds; not copied */
 	uint32_t n_gw;
+	bool sequential;       /**< take flows in order (0, 1, ...) instead of at
+	                        *   random: n packets of one kind over n flows
+	                        *   then cover each flow once */
 };
 
 /**
