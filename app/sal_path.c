@@ -239,8 +239,10 @@ ssr_sal_reply_rst(struct ssr_worker *w, const uint8_t *frame, const struct sal_p
 	struct rte_mbuf *m;
 	int out, len;
 
-	if (sp->ctrl_flags & SAL_CTRL_RST)
-		return; /* never answer a RST */
+	/* never answer a RST; a SYN (or SYN-ACK) that matches nothing is
+	 * dropped silently, as the original does */
+	if (sp->ctrl_flags & (SAL_CTRL_RST | SAL_CTRL_SYN))
+		return;
 	/* token bucket in TSC: one RST per gap, SSR_RST_BURST saved up */
 	if (w->rst_next + gap * SSR_RST_BURST < now)
 		w->rst_next = now - gap * SSR_RST_BURST;

@@ -46,7 +46,8 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n);
 
 /**
  * Answer a SAL packet that belongs to no flow with the original stack's
- * RST (sal_build_rst()), rate-limited per worker; a RST is never answered.
+ * RST (sal_build_rst()), rate-limited per worker; a RST is never answered
+ * and neither is a SYN (the original drops a SYN of no flow silently).
  * The caller still owns (and counts) the packet. Owning worker only.
  */
 void
