@@ -353,6 +353,99 @@ def mgmt_seeds():
     return named("mgmt", items)
 
 
+# ---- worker: Ethernet frames for fuzz_worker's router ----
+
+R_MAC = bytes.fromhex("020000000001")
+H_MAC = bytes.fromhex("020000000099")
+R_IP, CLIENT_IP, INST_IP, PEER_IP = (bytes([192, 0, 2, x]) for x in (1, 100, 11, 10))
+
+
+def l4_csum(src, dst, proto, seg):
+    return csum(src + dst + struct.pack("!BBH", 0, proto, len(seg)) + seg)
+
+
+def frame(l3_payload, proto=144, src=CLIENT_IP, dst=R_IP, ttl=64, frag=0, opts=b"",
+          eth_dst=R_MAC, ethertype=0x0800):
+    ihl = 5 + len(opts) // 4
+    ip = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 4 * ihl + len(l3_payload), 1, frag, ttl,
+                     proto, 0, src, dst) + opts
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    return eth_dst + H_MAC + struct.pack("!H", ethertype) + ip + l3_payload
+
+
+def sal_bytes(exts, src_fid=1, dst_fid=0, proto=6):
+    h = struct.pack("!IIBBH", src_fid, dst_fid, (12 + len(exts)) // 4, proto, 0) + exts
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:]
+
+
+def tcp_seg(src, dst, flags=0x02, payload=b""):
+    seg = struct.pack("!HHIIBBHHH", 0, 0, 1, 0, 0x50, flags, 65535, 0, 0) + payload
+    return seg[:16] + struct.pack("!H", l4_csum(src, dst, 6, seg)) + seg[18:]
+
+
+def control(flags, nonce=1, verno=1, ackno=0):
+    return struct.pack("!BBBBIIQ", 0x10, 20, flags, 0, verno, ackno, nonce)
+
+
+def service(hexid):
+    return bytes([0x20, 36, 0, 0]) + bytes.fromhex(hexid.ljust(64, "0"))
+
+
+def sal_frame(exts, src=CLIENT_IP, dst=R_IP, src_fid=1, dst_fid=0, l4=True, **kw):
+    body = sal_bytes(exts, src_fid, dst_fid)
+    return frame(body + (tcp_seg(src, dst) if l4 else b""), src=src, dst=dst, **kw)
+
+
+def worker_seeds():
+    items = []
+    for name, sid_hex in (("web", "00015b38"), ("gateway", "0000ab12"), ("delay", "0000ff01"),
+                          ("local", "0000000e"), ("drop", "dead0001"), ("none", "12345678")):
+        items.append(("syn-" + name, sal_frame(control(0x80) + service(sid_hex))))
+    src2 = bytes([0x40, 12, 0, 0]) + CLIENT_IP + bytes([198, 51, 100, 1])
+    items += [
+        ("syn-source", sal_frame(control(0x80) + service("00015b38") + src2)),
+        ("syn-source-loop", sal_frame(control(0x80) + service("00015b38") +
+                                      bytes([0x40, 12, 0, 0]) + CLIENT_IP + R_IP)),
+        ("datagram", frame(sal_bytes(service("00015b38") + service("55555"), proto=17) +
+                           struct.pack("!HHHH", 0, 0, 8, 0))),
+        ("ack-no-flow", sal_frame(control(0x20), dst_fid=0x12345678)),
+        ("data-no-flow", sal_frame(b"", dst_fid=0x2)),
+        ("rsyn-no-flow", sal_frame(control(0x40), dst_fid=0x3, l4=False)),
+        ("fin", sal_frame(control(0x04), dst_fid=0x100, l4=False)),
+        ("rst", sal_frame(control(0x08), dst_fid=0x100, l4=False)),
+        ("synack-from-instance", sal_frame(control(0xa0), src=INST_IP, src_fid=0x222,
+                                           dst_fid=0x3)),
+        ("syn-ttl1", sal_frame(control(0x80) + service("00015b38"), ttl=1)),
+        ("syn-fragment", sal_frame(control(0x80) + service("00015b38"), frag=0x2000)),
+        ("syn-options", sal_frame(control(0x80) + service("00015b38"), opts=b"\x01\x01\x01\x00")),
+        ("syn-broadcast", sal_frame(control(0x80) + service("00015b38"), eth_dst=b"\xff" * 6)),
+        ("transit-sal", sal_frame(control(0x80) + service("00015b38"), dst=PEER_IP)),
+        ("transit-gateway", frame(tcp_seg(CLIENT_IP, bytes([198, 51, 100, 9])), proto=6,
+                                  dst=bytes([198, 51, 100, 9]))),
+        ("transit-unknown-neighbour", frame(b"\0" * 8, proto=17, dst=bytes([192, 0, 2, 77]))),
+        ("icmp-echo", frame(bytes([8, 0]) + struct.pack("!H", csum(bytes([8, 0, 0, 0, 0, 1, 0, 1])
+                                                                    + b"ping")) +
+                            bytes([0, 1, 0, 1]) + b"ping", proto=1)),
+        ("arp-request", b"\xff" * 6 + H_MAC + b"\x08\x06" +
+         bytes.fromhex("0001080006040001") + H_MAC + CLIENT_IP + bytes(6) + R_IP),
+        ("arp-reply", R_MAC + H_MAC + b"\x08\x06" + bytes.fromhex("0001080006040002") +
+         H_MAC + CLIENT_IP + R_MAC + R_IP),
+        ("runt", R_MAC + H_MAC),
+    ]
+    # the upstream packets, addressed to this router
+    for b, name in sal_parse_seeds().items():
+        if not name.startswith(("upstream", "crafted", "vector")) or len(b) < 20 or \
+                b[0] >> 4 != 4:
+            continue
+        ihl = (b[0] & 0xf) * 4
+        ip = bytearray(b[:ihl])
+        ip[16:20] = R_IP
+        ip[10:12] = b"\0\0"
+        ip[10:12] = struct.pack("!H", csum(bytes(ip)))
+        items.append((name, R_MAC + H_MAC + b"\x08\x00" + bytes(ip) + b[ihl:]))
+    return named("worker", items)
+
+
 def write(target, seeds):
     """seeds: {bytes: name}; replaces the directory's content."""
     out = os.path.join(CORPUS, target)
@@ -379,6 +472,7 @@ TARGETS = {
     "sal_parse": sal_parse_seeds,
     "config": config_seeds,
     "mgmt": mgmt_seeds,
+    "worker": worker_seeds,
 }
 
 
