@@ -17,6 +17,9 @@ prints at exit):
              attacks on it: RSYN with a wrong nonce, a moved client without
              RSYN, strangers, spoofed instances, unknown flowIDs, and a SYN
              flood that fills the flow table.
+  local      a half-open flow of the router's own endpoint (action local),
+             then the attacks on it: wrong nonce, RSYN, wrong ackno, spoofed
+             source, wrong peer flowID, and a SYN flood past its 1024 flows.
   soak       one case per distinct drop path, each repeated more times than
              the mbuf pool holds, with a good request after each block: a
              path that leaks one mbuf per packet empties the pool, and the
@@ -56,6 +59,7 @@ MOVED = "192.0.2.101"     # the client after a migration
 NB_MAC = {WEB: "02:00:00:00:00:10", INST: "02:00:00:00:00:11", PEER: "02:00:00:00:00:09",
           CLIENT: HOST, MOVED: "02:00:00:00:01:01"}
 WEB_SID, GW_SID, DELAY_SID, DROP_SID = "00015b38", "0000ab12", "0000ff01", "dead0001"
+ECHO_SID = "0000000e"     # a local rule: the router's own SAL echo endpoint
 
 CONFIG = """
 ports:
@@ -68,6 +72,7 @@ services:
   - { prefix: "0000ab12/32", action: forward, mode: gateway, targets: [{ address: 192.0.2.11 }] }
   - { prefix: "0000ff/24", action: delay, delay: { queue: 4, timeout_ms: 100 } }
   - { prefix: "dead/16", action: drop }
+  - { prefix: "0000000e/32", action: local }
 """ % "\n".join('  - { ip: %s, mac: "%s" }' % kv for kv in sorted(NB_MAC.items()))
 
 # The pool serval-sr makes for one port and one lcore (app/ports.c sizing:
@@ -811,7 +816,75 @@ def run_soak(binary, root, tmp):
     eq(missing, [], "soak: good requests after each block (a leaking path starves them)")
 
 
-RUNS = {"malformed": run_malformed, "gateway": run_gateway, "soak": run_soak}
+def run_local(binary, root, tmp):
+    """The router's endpoint. Its ISN and nonce are random, so a replay can
+    take a flow to SYN_RCVD only: the attacks are on the half-open flow."""
+    C, N = 0x4c4c, 0x4e4e4e4e
+    syn = request(svc_text=ECHO_SID, fid=C, nonce=N)
+    probe = Run(binary, tmp, "local-probe", [syn])
+    out = [p for p in probe.out() if SAL in p]
+    if not check(len(out) == 1, "local: the probe SYN was answered"):
+        return
+    L = out[0][SAL].src_flowid
+    seq = []
+
+    def step(frame, expect, out_to=None):
+        seq.append((frame, expect, out_to))
+        for f in filler():
+            seq.append((f, {}, None))
+
+    def to_flow(exts, src=CLIENT, fid=C, l4=True):
+        return ip_frame(sal(exts, src_fid=fid, dst_fid=L) + (tcp(src, R, flags=0x10)
+                                                             if l4 else b""), src=src)
+
+    step(syn, {"sal_local": 1}, CLIENT)
+    attacks = [
+        ("ACK with a wrong nonce", to_flow(ctrl(flags=0x20, verno=C + 1, nonce=N + 1)),
+         drop("sal_local_rejected")),
+        ("RSYN with the right nonce (migration is not served)",
+         to_flow(ctrl(flags=0x40, verno=C + 1, nonce=N), l4=False), drop("sal_local_rejected")),
+        ("RSYN with a wrong nonce", to_flow(ctrl(flags=0x40, verno=C + 1, nonce=7), l4=False),
+         drop("sal_local_rejected")),
+        ("ACK acknowledging nothing we sent", to_flow(ctrl(flags=0x20, verno=C + 1,
+                                                           ackno=0x12345, nonce=N)),
+         drop("sal_local_rejected")),
+        ("the flow's flowIDs from a spoofed address: RST",
+         to_flow(b"", src=MOVED), rst(drop("sal_no_flow")), MOVED),
+        ("a wrong peer flowID: RST", to_flow(b"", fid=C + 1), rst(drop("sal_no_flow")), CLIENT),
+        ("the SYN retransmitted: the SYN+ACK again", syn, {"sal_local": 1}, CLIENT),
+    ]
+    for a in attacks:
+        step(*a[1:])
+    # 1023 more flows fit in the worker's table (SSR_LOCAL_FLOWS 1024)
+    for i in range(1100):
+        seq.append((request(svc_text=ECHO_SID, fid=0x9000 + i, nonce=i), {}, None))
+    expect = {"sal_local": 1023, "drop.sal_flow_full": 77}
+    for _f, e, _o in seq:
+        add_expect(expect, e)
+    run = Run(binary, tmp, "local", [f for f, _e, _o in seq])
+    c = run.check_common()
+    sent = [p for p in run.out() if SAL in p]
+    if check(sent, "local: packets out"):
+        a = sent[0]
+        eq(a[SAL].src_flowid, L, "local: the router flowID is the probe's (replay depends on it)")
+        eq((a[IP].src, a[IP].dst, a[SAL].dst_flowid), (R, CLIENT, C), "local: SYN+ACK addresses")
+        ct = a[SAL].control()
+        check(ct is not None and int(ct.flags) & 0xa0 == 0xa0, "local: SYN+ACK flags")
+        check(ct is not None and ct.ackno == C + 1, "local: SYN+ACK acknowledges the SYN")
+        check(ip_ok(a) and sal_checksum_ok(a) and transport_checksum_ok(a),
+              "local: SYN+ACK checksums")
+    compare(c, expect, "local")
+    wants = [o for _f, _e, o in seq if o is not None]
+    eq([p[IP].dst for p in sent][:len(wants)], wants, "local: replies in order")
+    eq(len([p for p in sent if not is_rst(p)]), 2 + 1023, "local: SYN+ACKs sent")
+
+
+def ip_ok(p):
+    return checksum(bytes(p[IP])[:p[IP].ihl * 4]) == 0
+
+
+RUNS = {"malformed": run_malformed, "gateway": run_gateway, "local": run_local,
+        "soak": run_soak}
 
 
 def main():
