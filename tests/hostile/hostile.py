@@ -209,6 +209,11 @@ def patch(frame, off, data, fix=True):
     return fix_csum(bytes(b)) if fix else bytes(b)
 
 
+def arp(op, sha, spa, tpa):
+    return struct.pack("!HHBBH", 1, 0x0800, 6, 4, op) + bytes.fromhex(sha.replace(":", "")) + \
+        socket.inet_aton(spa) + bytes(6) + socket.inet_aton(tpa)
+
+
 def renumber(frame):
     """The same frame with a fresh IPv4 ID (outputs are matched by ID)."""
     return patch(frame, 4, struct.pack("!H", next_id()))
@@ -312,6 +317,19 @@ def build_cases():
 
     def add(name, frames, expect, out=None, soak=False, rst=False):
         C.append(Case(name, frames, expect, out, soak, rst))
+
+    # ARP spoofing of a static neighbour, first: answered (it asks for us)
+    # but not learned; every good request after it must still reach WEB's
+    # static MAC (out_resolved checks it)
+    evil = "02:66:66:66:66:66"
+    add("ARP request from a host claiming the static neighbour 192.0.2.10",
+        bytes(Ether(src=evil, dst="ff:ff:ff:ff:ff:ff", type=0x0806)) + arp(1, evil, WEB, R),
+        {"arp_replied": 1})
+    add("unsolicited ARP reply rebinding the static neighbour 192.0.2.10",
+        bytes(Ether(src=evil, dst=RMAC, type=0x0806)) + arp(2, evil, WEB, R), {})
+    add("ARP claiming the router's own address", bytes(Ether(src=evil, dst="ff:ff:ff:ff:ff:ff",
+                                                             type=0x0806)) + arp(1, evil, R, R),
+        drop("arp_conflict"))
 
     # -- Ethernet and IPv4, caught before SAL (worker classify) --
     add("runt: 10-byte frame", syn[:10], drop("runt"), soak=True)
