@@ -16,7 +16,9 @@
  *   or leftover state);
  * - an accepted config satisfies every invariant config.h promises the rest
  *   of the router (which never re-validates it): ranges, uniqueness,
- *   connected subnets, rule shapes, no bits past a prefix length.
+ *   connected subnets, rule shapes, no bits past a prefix length;
+ * - no accepted config holds a scalar with a NUL inside (a key or value the
+ *   loader would silently cut short).
  */
 
 #include <errno.h>
@@ -24,6 +26,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <yaml.h>
 
 #include "config.h"
 #include "sal.h"
@@ -268,6 +272,33 @@ check_errors(const struct ssr_config_errors *e)
 	}
 }
 
+/*
+ * true when libyaml reads the text as one document holding a scalar with a
+ * NUL inside ("\0", "\x00", "\u0000" escapes): C code reading it as a string
+ * would see a shorter value, so such a map must be refused, not truncated.
+ */
+static bool
+has_nul_scalar(const char *text, size_t len)
+{
+	yaml_parser_t p;
+	yaml_document_t doc;
+	yaml_node_t *n;
+	bool found = false;
+
+	check(yaml_parser_initialize(&p));
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	if (yaml_parser_load(&p, &doc)) {
+		for (n = doc.nodes.start; n < doc.nodes.top; n++)
+			if (n->type == YAML_SCALAR_NODE &&
+					strlen((const char *)n->data.scalar.value) !=
+					n->data.scalar.length)
+				found = true;
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&p);
+	return found;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -290,6 +321,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_errors(&e1);
 	if (cfg != NULL) {
 		check(e1.n == 0);
+		check(!has_nul_scalar(text, size));
 		check_ports(cfg);
 		check_neighbors(cfg);
 		check_globals(cfg);

@@ -232,6 +232,9 @@ CONFIG_SNIPPETS = [
     ("long-path", "ports: [{ port: 0, address: 192.0.2.1/24 }]\nflows: { timeouts: { " +
                   "x" * 200 + ": 1 } }\n"),
     ("nul-escape", "ports: [{ port: 0, address: \"192.0.2.1/24\\0junk\" }]\n"),
+    ("nul-key", "\"ports\\x00x\": [{ port: 0, address: 192.0.2.1/24 }]\n"),
+    ("nul-socket", "ports: [{ port: 0, address: 192.0.2.1/24 }]\n"
+                   "management: { socket: \"/run/a\\u0000/../x\" }\n"),
     ("two-ports-overlap", "ports: [{ port: 0, address: 10.0.0.1/8 }, "
                           "{ port: 1, address: 10.1.0.1/16 }]\n"),
 ]
