@@ -204,7 +204,8 @@ CONFIG_SNIPPETS = [
     ("flow", "{ports: [{port: 0, address: 192.0.2.1/24}], services: [{prefix: '0/0', "
              "action: drop}]}\n"),
     ("anchors", "ports: [{ port: 0, address: 192.0.2.1/24 }]\nservices:\n"
-                "  - { prefix: \"01/8\", action: forward, targets: &pool [{ address: 192.0.2.10 }] }\n"
+                "  - { prefix: \"01/8\", action: forward,\n"
+                "      targets: &pool [{ address: 192.0.2.10 }] }\n"
                 "  - { prefix: \"02/8\", action: forward, targets: *pool }\n"),
     ("alias-key", "ports: [{ &k port: 0, address: 192.0.2.1/24 }]\nx: { *k : 1 }\n"),
     ("undefined-alias", "ports: *nope\n"),
@@ -217,7 +218,8 @@ CONFIG_SNIPPETS = [
     ("folded", "ports:\n  - port: 0\n    address: >-\n      192.0.2.1/24\n"),
     ("unterminated", "ports: [{ port: 0, address: \"192.0.2.1/24 }]\n"),
     ("bad-indent", "ports:\n  - port: 0\n   address: 192.0.2.1/24\n"),
-    ("directive", "%YAML 1.1\n%TAG ! tag:x,2026:\n---\nports: [{ port: 0, address: 192.0.2.1/24 }]\n"),
+    ("directive", "%YAML 1.1\n%TAG ! tag:x,2026:\n---\n"
+                  "ports: [{ port: 0, address: 192.0.2.1/24 }]\n"),
     ("deep", "ports: " + "[" * 200 + "]" * 200 + "\n"),
     ("deep-map", "ports: " + "{a: " * 100 + "1" + "}" * 100 + "\n"),
     ("many-ports", "ports:\n" + "".join("  - { port: %d, address: 10.%d.0.1/16 }\n" % (i, i)

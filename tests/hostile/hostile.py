@@ -8,11 +8,12 @@ usage: hostile.py <serval-sr> <source-root> <run>
 
 Runs (each replays a pcap through net_pcap and reads the counters the router
 prints at exit):
-  malformed  every case of CASES once, each followed by a good connection
+  malformed  every case of build_cases() once, each followed by a good connection
              request; every case must land on exactly its counter (and its
              lib/sal reason for malformed SAL), every good request must come
-             out resolved, with valid checksums. On a counter mismatch every
-             case involved is replayed alone to name the culprit.
+             out resolved, with valid checksums. On a counter mismatch the
+             cases are bisected (replayed in halves) to name the culprits.
+  malformed-mt  the same with -l 0-1: a worker lcore and the control lcore.
   gateway    a gateway-mode flow (handshake through the router), then the
              attacks on it: RSYN with a wrong nonce, a moved client without
              RSYN, strangers, spoofed instances, unknown flowIDs, and a SYN
@@ -47,7 +48,10 @@ except ImportError:
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from sal import SAL, l4_checksum, sal_checksum_ok, sid, transport_checksum_ok  # noqa: E402
 
-EAL = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf", "-l", "0"]
+EAL = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf"]
+# lcores: "0" runs the worker and the control duties on one lcore; "0-1"
+# gives the worker its own lcore (the malformed-mt run)
+LCORES = ["-l", "0"]
 RMAC = "02:00:00:00:00:01"
 HOST = "02:00:00:00:00:99"
 R = "192.0.2.1"
@@ -389,7 +393,8 @@ def build_cases():
                         (20 + n_sal + 19, "L4_BAD_HDR")]:
         add("truncated at IPv4 byte %d" % cut, fix_ip(syn, cut), salbad(reason),
             soak=(cut == 20 + 12))
-    add("truncated right after the SAL header (a SYN without TCP)", renumber(fix_ip(syn, 20 + n_sal)),
+    add("truncated right after the SAL header (a SYN without TCP)",
+        renumber(fix_ip(syn, 20 + n_sal)),
         resolved(), out_resolved())
     add("Ethernet padding after the IPv4 datagram", renumber(syn) + bytes(30), resolved(),
         out_resolved(l4_ok))
@@ -556,7 +561,7 @@ class Run:
         write_pcap(inp, frames)
         self.n_in = len(frames)
         prefix = "ssr-hostile-%d-%d" % (os.getpid(), Run.runs)
-        args = [binary] + EAL + ["--file-prefix=" + prefix,
+        args = [binary] + EAL + LCORES + ["--file-prefix=" + prefix,
                                  "--vdev=net_pcap0,rx_pcap=%s,tx_pcap=%s" % (inp, self.outp),
                                  "--", "-c", cfg, "--exit-on-idle", str(idle_ms)]
         try:
@@ -901,8 +906,18 @@ def ip_ok(p):
     return checksum(bytes(p[IP])[:p[IP].ihl * 4]) == 0
 
 
-RUNS = {"malformed": run_malformed, "gateway": run_gateway, "local": run_local,
-        "soak": run_soak}
+def run_malformed_mt(binary, root, tmp):
+    """The malformed run with the worker on its own lcore, the control lcore
+    apart (skipped on a single-core machine)."""
+    if len(os.sched_getaffinity(0)) < 2:
+        print("SKIP: needs 2 CPUs for -l 0-1")
+        sys.exit(77)
+    LCORES[:] = ["-l", "0-1"]
+    run_malformed(binary, root, tmp)
+
+
+RUNS = {"malformed": run_malformed, "malformed-mt": run_malformed_mt, "gateway": run_gateway,
+        "local": run_local, "soak": run_soak}
 
 
 def main():
