@@ -36,9 +36,6 @@
 #define SSR_DEF_FLOW_SYN_MS 5000
 #define SSR_DEF_FLOW_EST_MS 300000
 #define SSR_DEF_FLOW_CLOSING_MS 10000
-#define SSR_DEF_DELAY_QUEUE 64
-#define SSR_DEF_DELAY_TIMEOUT_MS 2000
-#define SSR_DEF_MGMT_SOCKET "/run/serval-sr/serval-sr.sock"
 
 #define PATH_MAX_LEN 128
 #define DIM(a) (sizeof(a) / sizeof((a)[0]))
@@ -342,15 +339,6 @@ mask_of(unsigned int len)
 	return len == 0 ? 0 : UINT32_MAX << (32 - len);
 }
 
-/* A unicast host address: not 0/8, loopback, multicast, class E or broadcast. */
-static bool
-ipv4_is_unicast(uint32_t a)
-{
-	uint8_t first = a >> 24;
-
-	return first != 0 && first != 127 && first < 224;
-}
-
 static bool
 cfg_ipv4(struct cfg_ctx *c, yaml_node_t *n, const char *path, uint32_t *out)
 {
@@ -370,7 +358,7 @@ cfg_unicast(struct cfg_ctx *c, yaml_node_t *n, const char *path, uint32_t *out)
 {
 	if (!cfg_ipv4(c, n, path, out))
 		return false;
-	if (!ipv4_is_unicast(*out)) {
+	if (!ssr_ipv4_is_unicast(*out)) {
 		cfg_fail(c, n, path, "%s is not a unicast host address", scalar(n));
 		return false;
 	}
@@ -559,7 +547,7 @@ parse_ports(struct cfg_ctx *c, yaml_node_t *n, struct ssr_config *cfg,
 			if (cfg_cidr(c, v[1], kp, 1, &p->addr, &p->prefix_len)) {
 				uint32_t m = mask_of(p->prefix_len);
 
-				if (!ipv4_is_unicast(p->addr)) {
+				if (!ssr_ipv4_is_unicast(p->addr)) {
 					cfg_fail(c, v[1], kp, "%s is not a unicast host address",
 							scalar(v[1]));
 					ok = false;
@@ -1052,13 +1040,86 @@ parse_delay(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 		return;
 	if (v[0] != NULL) {
 		path_key(kp, path, "queue");
-		if (cfg_int(c, v[0], kp, 1, 4096, &x))
+		if (cfg_int(c, v[0], kp, 1, SSR_CFG_DELAY_MAX_QUEUE, &x))
 			svc->delay_queue = x;
 	}
 	if (v[1] != NULL) {
 		path_key(kp, path, "timeout_ms");
-		if (cfg_int(c, v[1], kp, 1, 600000, &x))
+		if (cfg_int(c, v[1], kp, 1, SSR_CFG_DELAY_MAX_TIMEOUT_MS, &x))
 			svc->delay_timeout_ms = x;
+	}
+}
+
+static const char *const policy_names[] = {
+	[SSR_HEALTH_KEEP] = "keep",
+	[SSR_HEALTH_RESET] = "reset",
+};
+
+const char *
+ssr_health_policy_name(enum ssr_health_policy p)
+{
+	return (unsigned int)p < DIM(policy_names) ? policy_names[p] : "?";
+}
+
+void
+ssr_cfg_health_defaults(struct ssr_cfg_health *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->interval_ms = SSR_CFG_HEALTH_DEFAULT_INTERVAL_MS;
+	h->timeout_ms = SSR_CFG_HEALTH_DEFAULT_TIMEOUT_MS;
+	h->fall = SSR_CFG_HEALTH_DEFAULT_FALL;
+	h->rise = SSR_CFG_HEALTH_DEFAULT_RISE;
+	h->on_down = SSR_HEALTH_KEEP;
+}
+
+static void
+parse_health(struct cfg_ctx *c, yaml_node_t *n, const char *path,
+		struct ssr_cfg_health *h)
+{
+	static const char *const keys[] = {
+		"interval_ms", "timeout_ms", "fall", "rise", "on_down",
+	};
+	char kp[PATH_MAX_LEN];
+	yaml_node_t *v[DIM(keys)];
+	unsigned int e_val;
+	long long x;
+
+	if (!cfg_map(c, n, path, keys, DIM(keys), v, NULL))
+		return;
+	h->enabled = true;
+	if (v[0] != NULL) {
+		path_key(kp, path, "interval_ms");
+		if (cfg_int(c, v[0], kp, SSR_CFG_HEALTH_MIN_INTERVAL_MS,
+					SSR_CFG_HEALTH_MAX_INTERVAL_MS, &x))
+			h->interval_ms = x;
+	}
+	if (v[1] != NULL) {
+		path_key(kp, path, "timeout_ms");
+		if (cfg_int(c, v[1], kp, SSR_CFG_HEALTH_MIN_TIMEOUT_MS,
+					SSR_CFG_HEALTH_MAX_INTERVAL_MS, &x))
+			h->timeout_ms = x;
+	}
+	if (v[2] != NULL) {
+		path_key(kp, path, "fall");
+		if (cfg_int(c, v[2], kp, 1, SSR_CFG_HEALTH_MAX_COUNT, &x))
+			h->fall = x;
+	}
+	if (v[3] != NULL) {
+		path_key(kp, path, "rise");
+		if (cfg_int(c, v[3], kp, 1, SSR_CFG_HEALTH_MAX_COUNT, &x))
+			h->rise = x;
+	}
+	if (v[4] != NULL) {
+		path_key(kp, path, "on_down");
+		if (parse_enum(c, v[4], kp, policy_names, DIM(policy_names),
+					"keep, reset", &e_val))
+			h->on_down = e_val;
+	}
+	if (h->timeout_ms > h->interval_ms) {
+		path_key(kp, path, "timeout_ms");
+		cfg_fail(c, v[1] != NULL ? v[1] : n, kp,
+				"%" PRIu32 " is longer than interval_ms (%" PRIu32 ")",
+				h->timeout_ms, h->interval_ms);
 	}
 }
 
@@ -1067,7 +1128,7 @@ parse_services(struct cfg_ctx *c, yaml_node_t *n, struct ssr_config *cfg,
 		yaml_node_t **prefix_nodes)
 {
 	static const char *const keys[] = {
-		"prefix", "action", "mode", "targets", "delay",
+		"prefix", "action", "mode", "targets", "delay", "health",
 	};
 	unsigned int i, nitems;
 
@@ -1095,8 +1156,9 @@ parse_services(struct cfg_ctx *c, yaml_node_t *n, struct ssr_config *cfg,
 			continue;
 		svc->line = e->start_mark.line + 1;
 		svc->mode = SSR_MODE_RESOLVE;
-		svc->delay_queue = SSR_DEF_DELAY_QUEUE;
-		svc->delay_timeout_ms = SSR_DEF_DELAY_TIMEOUT_MS;
+		svc->delay_queue = SSR_CFG_DELAY_DEFAULT_QUEUE;
+		svc->delay_timeout_ms = SSR_CFG_DELAY_DEFAULT_TIMEOUT_MS;
+		ssr_cfg_health_defaults(&svc->health);
 		ok &= cfg_require(c, e, path, "prefix", v[0]);
 		ok &= cfg_require(c, e, path, "action", v[1]);
 		if (v[0] != NULL) {
@@ -1155,6 +1217,15 @@ parse_services(struct cfg_ctx *c, yaml_node_t *n, struct ssr_config *cfg,
 				ok = false;
 			} else {
 				parse_delay(c, v[4], kp, svc);
+			}
+		}
+		if (v[5] != NULL) {
+			path_key(kp, path, "health");
+			if (have_action && svc->action != SSR_ACTION_FORWARD) {
+				cfg_fail(c, k[5], kp, "only applies to action forward");
+				ok = false;
+			} else {
+				parse_health(c, v[5], kp, &svc->health);
 			}
 		}
 		if (!ok || c->n_errs != errs_before) {
@@ -1462,7 +1533,7 @@ done_parser:
 		return NULL;
 	}
 	if (cfg->mgmt.enabled && cfg->mgmt.socket == NULL) {
-		cfg->mgmt.socket = strdup(SSR_DEF_MGMT_SOCKET);
+		cfg->mgmt.socket = strdup(SSR_CFG_DEFAULT_SOCKET);
 		if (cfg->mgmt.socket == NULL) {
 			ssr_config_free(cfg);
 			errno = ENOMEM;

@@ -39,6 +39,25 @@ extern "C" {
 /** Most errors collected before the loader gives up reporting more. */
 #define SSR_CFG_MAX_ERRORS 64
 
+/** Default management socket path (`management.socket`). */
+#define SSR_CFG_DEFAULT_SOCKET "/run/serval-sr/serval-sr.sock"
+/** Delay rules: default and largest queue (packets held per rule). */
+#define SSR_CFG_DELAY_DEFAULT_QUEUE 64
+#define SSR_CFG_DELAY_MAX_QUEUE 4096
+/** Delay rules: default and largest hold time (milliseconds). */
+#define SSR_CFG_DELAY_DEFAULT_TIMEOUT_MS 2000
+#define SSR_CFG_DELAY_MAX_TIMEOUT_MS 600000
+
+/** Health checks: defaults and bounds (see struct ssr_cfg_health). */
+#define SSR_CFG_HEALTH_DEFAULT_INTERVAL_MS 1000
+#define SSR_CFG_HEALTH_MIN_INTERVAL_MS 10
+#define SSR_CFG_HEALTH_MAX_INTERVAL_MS 3600000
+#define SSR_CFG_HEALTH_DEFAULT_TIMEOUT_MS 500
+#define SSR_CFG_HEALTH_MIN_TIMEOUT_MS 1
+#define SSR_CFG_HEALTH_DEFAULT_FALL 3
+#define SSR_CFG_HEALTH_DEFAULT_RISE 2
+#define SSR_CFG_HEALTH_MAX_COUNT 100
+
 /** What a service rule does with a matching connection request. */
 enum ssr_action {
 	SSR_ACTION_FORWARD, /**< resolve to one of the targets */
@@ -71,6 +90,28 @@ struct ssr_cfg_neighbor {
 	uint8_t mac[6]; /**< unicast, not all zero */
 };
 
+/** What happens to a target's existing gateway-mode flows when its health
+ * check marks it down (new flows never go to a target that is down). */
+enum ssr_health_policy {
+	SSR_HEALTH_KEEP,  /**< existing flows stay until they end */
+	SSR_HEALTH_RESET, /**< existing flows are removed at once */
+};
+
+/**
+ * Active health checks of a forward rule's targets: every interval_ms the
+ * router sends each target a SAL SYN for the rule's serviceID and counts a
+ * SYN-ACK within timeout_ms as alive; `fall` misses in a row mark it down,
+ * `rise` answers in a row mark it up again.
+ */
+struct ssr_cfg_health {
+	bool enabled;           /**< the rule has a `health` section */
+	uint32_t interval_ms;   /**< SSR_CFG_HEALTH_MIN..MAX_INTERVAL_MS */
+	uint32_t timeout_ms;    /**< 1..interval_ms */
+	uint16_t fall;          /**< 1..SSR_CFG_HEALTH_MAX_COUNT */
+	uint16_t rise;          /**< 1..SSR_CFG_HEALTH_MAX_COUNT */
+	enum ssr_health_policy on_down;
+};
+
 /** One target of a forward rule. */
 struct ssr_cfg_target {
 	uint32_t addr;     /**< host byte order */
@@ -88,6 +129,7 @@ struct ssr_cfg_service {
 	unsigned int n_targets;
 	uint16_t delay_queue;       /**< delay only: packets held, 1..4096 */
 	uint32_t delay_timeout_ms;  /**< delay only: hold time, 1..600000 */
+	struct ssr_cfg_health health; /**< forward only (enabled false otherwise) */
 	unsigned int line;          /**< 1-based line of the entry */
 };
 
@@ -214,6 +256,28 @@ ssr_action_name(enum ssr_action a);
 /** Name of a mode ("resolve", "gateway"). */
 const char *
 ssr_mode_name(enum ssr_mode m);
+
+/** Name of a health policy ("keep", "reset"). */
+const char *
+ssr_health_policy_name(enum ssr_health_policy p);
+
+/** Health-check settings with every default filled in (enabled false). */
+void
+ssr_cfg_health_defaults(struct ssr_cfg_health *h);
+
+/**
+ * Whether @p a (host byte order) may be a host's address: not 0/8,
+ * 127/8, multicast or class E. The service map and the management protocol
+ * apply this one rule to every target, neighbour and client address. Any
+ * thread.
+ */
+static inline bool
+ssr_ipv4_is_unicast(uint32_t a)
+{
+	uint8_t first = a >> 24;
+
+	return first != 0 && first != 127 && first < 224;
+}
 
 #ifdef __cplusplus
 }

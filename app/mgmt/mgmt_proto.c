@@ -313,16 +313,6 @@ get_service_id(const struct pctx *p, const json_t *o, const char *key,
 	return 1;
 }
 
-/* A host address a packet may be sent to: not 0/8, 127/8, multicast, class E
- * or broadcast (the service map applies the same rule). */
-static bool
-ipv4_is_unicast(uint32_t a)
-{
-	uint8_t hi = a >> 24;
-
-	return hi != 0 && hi != 127 && hi < 224;
-}
-
 static int
 get_ipv4(const struct pctx *p, const json_t *o, const char *key, uint32_t *out)
 {
@@ -336,7 +326,7 @@ get_ipv4(const struct pctx *p, const json_t *o, const char *key, uint32_t *out)
 	if (inet_pton(AF_INET, s, &in) != 1)
 		return fail(p, EINVAL, key, "'%.64s' is not an IPv4 address "
 				"(dotted quad)", s);
-	if (!ipv4_is_unicast(ntohl(in.s_addr)))
+	if (!ssr_ipv4_is_unicast(ntohl(in.s_addr)))
 		return fail(p, EINVAL, key, "'%s' is not a unicast host address", s);
 	*out = ntohl(in.s_addr);
 	return 1;
@@ -407,11 +397,67 @@ parse_target_obj(const struct pctx *p, const json_t *t, const char *path,
 	return 0;
 }
 
+static const char *
+policy_name(unsigned int v)
+{
+	return ssr_health_policy_name((enum ssr_health_policy)v);
+}
+
+/* "health": {interval_ms?, timeout_ms?, fall?, rise?, on_down?} */
+static int
+parse_health(const struct pctx *p, const json_t *o, struct ssr_cfg_health *h)
+{
+	static const char *const hkeys[] = {
+		"interval_ms", "timeout_ms", "fall", "rise", "on_down",
+	};
+	char path[PATH_LEN];
+	json_t *hv = json_object_get(o, "health");
+	struct pctx q = { .e = p->e, .base = fpath(path, p, "health") };
+	unsigned int v = 0;
+	uint64_t x;
+	int r;
+
+	if (!json_is_object(hv))
+		return fail(p, EINVAL, "health", "expected an object {interval_ms, "
+				"timeout_ms, fall, rise, on_down}, found %s", jtype(hv));
+	if ((r = check_keys(&q, hv, "health", hkeys, DIM(hkeys), false)) < 0)
+		return r;
+	ssr_cfg_health_defaults(h);
+	h->enabled = true;
+	if ((r = get_uint(&q, hv, "interval_ms", SSR_CFG_HEALTH_MIN_INTERVAL_MS,
+				SSR_CFG_HEALTH_MAX_INTERVAL_MS, &x)) < 0)
+		return r;
+	if (r > 0)
+		h->interval_ms = x;
+	if ((r = get_uint(&q, hv, "timeout_ms", SSR_CFG_HEALTH_MIN_TIMEOUT_MS,
+				SSR_CFG_HEALTH_MAX_INTERVAL_MS, &x)) < 0)
+		return r;
+	if (r > 0)
+		h->timeout_ms = x;
+	if ((r = get_uint(&q, hv, "fall", 1, SSR_CFG_HEALTH_MAX_COUNT, &x)) < 0)
+		return r;
+	if (r > 0)
+		h->fall = x;
+	if ((r = get_uint(&q, hv, "rise", 1, SSR_CFG_HEALTH_MAX_COUNT, &x)) < 0)
+		return r;
+	if (r > 0)
+		h->rise = x;
+	if ((r = get_enum(&q, hv, "on_down", policy_name, SSR_HEALTH_RESET + 1,
+				"keep, reset", &v)) < 0)
+		return r;
+	if (r > 0)
+		h->on_down = v;
+	if (h->timeout_ms > h->interval_ms)
+		return fail(&q, EINVAL, "timeout_ms", "%" PRIu32 " is longer than "
+				"interval_ms (%" PRIu32 ")", h->timeout_ms, h->interval_ms);
+	return 0;
+}
+
 static int
 parse_rule(const struct pctx *p, const json_t *o, bool top, struct ssr_cmd *c)
 {
 	static const char *const keys[] = {
-		"prefix", "action", "mode", "targets", "delay",
+		"prefix", "action", "mode", "targets", "delay", "health",
 	};
 	struct ssr_cfg_service *s = &c->rule;
 	char path[PATH_LEN];
@@ -438,8 +484,17 @@ parse_rule(const struct pctx *p, const json_t *o, bool top, struct ssr_cmd *c)
 		return r;
 	s->action = v;
 	s->mode = SSR_MODE_RESOLVE;
-	s->delay_queue = SSR_MGMT_DELAY_DEFAULT_QUEUE;
-	s->delay_timeout_ms = SSR_MGMT_DELAY_DEFAULT_TIMEOUT_MS;
+	s->delay_queue = SSR_CFG_DELAY_DEFAULT_QUEUE;
+	s->delay_timeout_ms = SSR_CFG_DELAY_DEFAULT_TIMEOUT_MS;
+	ssr_cfg_health_defaults(&s->health);
+
+	if (json_object_get(o, "health") != NULL) {
+		if (s->action != SSR_ACTION_FORWARD)
+			return fail(p, EINVAL, "health", "only applies to action forward, "
+					"not %s", ssr_action_name(s->action));
+		if ((r = parse_health(p, o, &s->health)) < 0)
+			return r;
+	}
 
 	if (json_object_get(o, "mode") != NULL) {
 		if (s->action != SSR_ACTION_FORWARD)
@@ -464,13 +519,13 @@ parse_rule(const struct pctx *p, const json_t *o, bool top, struct ssr_cmd *c)
 					"timeout_ms}, found %s", jtype(delay));
 		if ((r = check_keys(&q, delay, "delay", dkeys, DIM(dkeys), false)) < 0)
 			return r;
-		if ((r = get_uint(&q, delay, "queue", 1, SSR_MGMT_DELAY_MAX_QUEUE,
+		if ((r = get_uint(&q, delay, "queue", 1, SSR_CFG_DELAY_MAX_QUEUE,
 					&x)) < 0)
 			return r;
 		if (r > 0)
 			s->delay_queue = x;
 		if ((r = get_uint(&q, delay, "timeout_ms", 1,
-					SSR_MGMT_DELAY_MAX_TIMEOUT_MS, &x)) < 0)
+					SSR_CFG_DELAY_MAX_TIMEOUT_MS, &x)) < 0)
 			return r;
 		if (r > 0)
 			s->delay_timeout_ms = x;
@@ -1088,6 +1143,15 @@ ssr_mgmt_json_rule(const struct ssr_cfg_service *rule)
 			if (json_array_append_new(ts,
 					ssr_mgmt_json_target(&rule->targets[i])) != 0)
 				goto fail;
+		if (rule->health.enabled && json_object_set_new(o, "health",
+					json_pack("{s:I, s:I, s:i, s:i, s:s}",
+					"interval_ms", (json_int_t)rule->health.interval_ms,
+					"timeout_ms", (json_int_t)rule->health.timeout_ms,
+					"fall", (int)rule->health.fall,
+					"rise", (int)rule->health.rise,
+					"on_down", ssr_health_policy_name(
+						rule->health.on_down))) != 0)
+			goto fail;
 	} else if (rule->action == SSR_ACTION_DELAY) {
 		if (json_object_set_new(o, "delay", json_pack("{s:i, s:I}",
 					"queue", (int)rule->delay_queue, "timeout_ms",

@@ -40,8 +40,8 @@ extern "C" {
 
 /** Protocol version reported by the "version" operation. */
 #define SSR_MGMT_PROTOCOL_VERSION 1
-/** Default socket path (the config's `management.socket` default). */
-#define SSR_MGMT_DEFAULT_SOCKET "/run/serval-sr/serval-sr.sock"
+/** Default socket path: the service map's (config.h). */
+#define SSR_MGMT_DEFAULT_SOCKET SSR_CFG_DEFAULT_SOCKET
 /** Default largest request line, newline excluded (bytes). */
 #define SSR_MGMT_DEFAULT_MAX_REQUEST (64u * 1024)
 /** Most entries in one batch. */
@@ -54,11 +54,12 @@ extern "C" {
 /** Lease bounds for register / refresh (seconds). */
 #define SSR_MGMT_LEASE_MIN_S 1
 #define SSR_MGMT_LEASE_MAX_S 86400
-/** Delay rule defaults and bounds (same as the service map's). */
-#define SSR_MGMT_DELAY_DEFAULT_QUEUE 64
-#define SSR_MGMT_DELAY_MAX_QUEUE 4096
-#define SSR_MGMT_DELAY_DEFAULT_TIMEOUT_MS 2000
-#define SSR_MGMT_DELAY_MAX_TIMEOUT_MS 600000
+/** Delay rule defaults and bounds: the service map's own (config.h). These
+ * names are kept for existing users; new code uses SSR_CFG_DELAY_*. */
+#define SSR_MGMT_DELAY_DEFAULT_QUEUE SSR_CFG_DELAY_DEFAULT_QUEUE
+#define SSR_MGMT_DELAY_MAX_QUEUE SSR_CFG_DELAY_MAX_QUEUE
+#define SSR_MGMT_DELAY_DEFAULT_TIMEOUT_MS SSR_CFG_DELAY_DEFAULT_TIMEOUT_MS
+#define SSR_MGMT_DELAY_MAX_TIMEOUT_MS SSR_CFG_DELAY_MAX_TIMEOUT_MS
 
 /**
  * Every operation: enum suffix, wire name. The wire name is what a request
@@ -343,7 +344,8 @@ ssr_mgmt_prefix_str(const struct sal_service_id *id, uint16_t bits, char *buf,
 
 /**
  * JSON for a rule, as rules.list and resolve report it: {"prefix",
- * "action"[, "mode", "targets": [{"address", "weight", "priority"}]]
+ * "action"[, "mode", "targets": [{"address", "weight", "priority"}]
+ * [, "health": {"interval_ms", "timeout_ms", "fall", "rise", "on_down"}]]
  * [, "delay": {"queue", "timeout_ms"}]}. The caller adds its own members
  * (counters, lease times) to what is returned.
  *

@@ -789,6 +789,73 @@ test_mutations(void **state)
 	free(buf);
 }
 
+/* The per-rule `health` section: defaults, every field, errors. */
+static void
+test_health(void **state)
+{
+	static const char fwd[] = PORT0 "services:\n"
+		"  - prefix: \"4001/16\"\n"
+		"    action: forward\n"
+		"    targets: [{ address: 192.0.2.10 }]\n";
+	struct ssr_config_errors errs;
+	struct ssr_config *cfg;
+	char text[1024];
+
+	(void)state;
+	/* absent: disabled, defaults kept for when a controller enables it */
+	cfg = load_str(fwd, &errs);
+	assert_non_null(cfg);
+	assert_false(cfg->services[0].health.enabled);
+	assert_int_equal(cfg->services[0].health.interval_ms,
+			SSR_CFG_HEALTH_DEFAULT_INTERVAL_MS);
+	ssr_config_free(cfg);
+	ssr_config_errors_free(&errs);
+
+	snprintf(text, sizeof(text), "%s    health: {}\n", fwd);
+	cfg = load_str(text, &errs);
+	assert_non_null(cfg);
+	assert_true(cfg->services[0].health.enabled);
+	assert_int_equal(cfg->services[0].health.interval_ms, 1000);
+	assert_int_equal(cfg->services[0].health.timeout_ms, 500);
+	assert_int_equal(cfg->services[0].health.fall, 3);
+	assert_int_equal(cfg->services[0].health.rise, 2);
+	assert_int_equal(cfg->services[0].health.on_down, SSR_HEALTH_KEEP);
+	ssr_config_free(cfg);
+	ssr_config_errors_free(&errs);
+
+	snprintf(text, sizeof(text), "%s    health: { interval_ms: 250, timeout_ms: 100, "
+			"fall: 1, rise: 5, on_down: reset }\n", fwd);
+	cfg = load_str(text, &errs);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->services[0].health.interval_ms, 250);
+	assert_int_equal(cfg->services[0].health.timeout_ms, 100);
+	assert_int_equal(cfg->services[0].health.fall, 1);
+	assert_int_equal(cfg->services[0].health.rise, 5);
+	assert_int_equal(cfg->services[0].health.on_down, SSR_HEALTH_RESET);
+	ssr_config_free(cfg);
+	ssr_config_errors_free(&errs);
+
+	snprintf(text, sizeof(text), "%s    health: { interval_ms: 5 }\n", fwd);
+	expect_one_error(text, "t.yaml:6:28: services[0].health.interval_ms: 5 is "
+			"outside 10..3600000");
+	snprintf(text, sizeof(text), "%s    health: { interval_ms: 100, timeout_ms: 200 }\n",
+			fwd);
+	expect_one_error(text, "t.yaml:6:45: services[0].health.timeout_ms: 200 is "
+			"longer than interval_ms (100)");
+	snprintf(text, sizeof(text), "%s    health: { on_down: drop }\n", fwd);
+	expect_one_error(text, "t.yaml:6:24: services[0].health.on_down: 'drop' is "
+			"not one of: keep, reset");
+	snprintf(text, sizeof(text), "%s    health: { rise: 0 }\n", fwd);
+	expect_one_error(text, "t.yaml:6:21: services[0].health.rise: 0 is outside "
+			"1..100");
+	snprintf(text, sizeof(text), "%s    health: { every: 1s }\n", fwd);
+	expect_one_error(text, "t.yaml:6:15: services[0].health.every: unknown key "
+			"(expected one of: interval_ms, timeout_ms, fall, rise, on_down)");
+	expect_one_error(PORT0 "services:\n"
+			"  - { prefix: \"4001/16\", action: drop, health: {} }\n",
+			"t.yaml:3:40: services[0].health: only applies to action forward");
+}
+
 static void
 test_names(void **state)
 {
@@ -797,6 +864,13 @@ test_names(void **state)
 	assert_string_equal(ssr_action_name(SSR_ACTION_DROP), "drop");
 	assert_string_equal(ssr_action_name((enum ssr_action)42), "?");
 	assert_string_equal(ssr_mode_name(SSR_MODE_GATEWAY), "gateway");
+	assert_string_equal(ssr_health_policy_name(SSR_HEALTH_RESET), "reset");
+	assert_string_equal(ssr_health_policy_name((enum ssr_health_policy)9), "?");
+	assert_true(ssr_ipv4_is_unicast(ip(192, 0, 2, 1)));
+	assert_false(ssr_ipv4_is_unicast(ip(0, 1, 2, 3)));
+	assert_false(ssr_ipv4_is_unicast(ip(127, 0, 0, 1)));
+	assert_false(ssr_ipv4_is_unicast(ip(224, 0, 0, 1)));
+	assert_false(ssr_ipv4_is_unicast(ip(255, 255, 255, 255)));
 }
 
 int
@@ -815,6 +889,7 @@ main(void)
 		cmocka_unit_test(test_aliases),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_health),
 		cmocka_unit_test(test_names),
 	};
 

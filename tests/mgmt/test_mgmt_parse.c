@@ -77,9 +77,41 @@ test_rule_add_forward(void **state)
 	assert_int_equal(c.rule.targets[1].weight, 1);   /* default */
 	assert_int_equal(c.rule.targets[1].priority, 0); /* default */
 	assert_int_equal(c.rule.line, 0);
+	assert_false(c.rule.health.enabled);
 	ssr_cmd_release(&c);
 	assert_int_equal(c.type, 0);
 	assert_null(c.rule.targets);
+
+	parse_ok("{\"id\":1,\"op\":\"rule.add\",\"prefix\":\"4001/16\",\"action\":"
+			"\"forward\",\"targets\":[{\"address\":\"192.0.2.10\"}],"
+			"\"health\":{}}", &c);
+	assert_true(c.rule.health.enabled);
+	assert_int_equal(c.rule.health.interval_ms, SSR_CFG_HEALTH_DEFAULT_INTERVAL_MS);
+	assert_int_equal(c.rule.health.timeout_ms, SSR_CFG_HEALTH_DEFAULT_TIMEOUT_MS);
+	assert_int_equal(c.rule.health.fall, SSR_CFG_HEALTH_DEFAULT_FALL);
+	assert_int_equal(c.rule.health.rise, SSR_CFG_HEALTH_DEFAULT_RISE);
+	assert_int_equal(c.rule.health.on_down, SSR_HEALTH_KEEP);
+	ssr_cmd_release(&c);
+
+	parse_ok("{\"id\":1,\"op\":\"rule.add\",\"prefix\":\"4001/16\",\"action\":"
+			"\"forward\",\"targets\":[{\"address\":\"192.0.2.10\"}],"
+			"\"health\":{\"interval_ms\":200,\"timeout_ms\":50,\"fall\":1,"
+			"\"rise\":4,\"on_down\":\"reset\"}}", &c);
+	assert_int_equal(c.rule.health.interval_ms, 200);
+	assert_int_equal(c.rule.health.timeout_ms, 50);
+	assert_int_equal(c.rule.health.fall, 1);
+	assert_int_equal(c.rule.health.rise, 4);
+	assert_int_equal(c.rule.health.on_down, SSR_HEALTH_RESET);
+	{
+		json_t *j = ssr_mgmt_json_rule(&c.rule);
+		char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+		assert_non_null(strstr(txt, "\"health\":{\"fall\":1,\"interval_ms\":200,"
+					"\"on_down\":\"reset\",\"rise\":4,\"timeout_ms\":50}"));
+		free(txt);
+		json_decref(j);
+	}
+	ssr_cmd_release(&c);
 
 	parse_ok("{\"id\":\"x\",\"op\":\"rule.replace\",\"prefix\":\"00/0\","
 			"\"action\":\"forward\",\"targets\":[{\"address\":\"10.0.0.1\"}]}",
@@ -486,6 +518,25 @@ static const struct bad bad_requests[] = {
 		"\"delay\":{\"timeout\":5}}", EINVAL, "delay.timeout", "unknown member" },
 	{ "{\"id\":1,\"op\":\"rule.add\",\"prefix\":\"4001/16\",\"action\":\"delay\","
 		"\"delay\":5}", EINVAL, "delay", "found an integer" },
+	/* health checks */
+	{ RA "[{\"address\":\"192.0.2.1\"}],\"health\":true}", EINVAL, "health",
+		"expected an object" },
+	{ RA "[{\"address\":\"192.0.2.1\"}],\"health\":{\"interval_ms\":5}}",
+		EINVAL, "health.interval_ms", "5 is outside 10..3600000" },
+	{ RA "[{\"address\":\"192.0.2.1\"}],\"health\":{\"interval_ms\":100,"
+		"\"timeout_ms\":101}}", EINVAL, "health.timeout_ms",
+		"101 is longer than interval_ms (100)" },
+	{ RA "[{\"address\":\"192.0.2.1\"}],\"health\":{\"fall\":0}}", EINVAL,
+		"health.fall", "outside 1..100" },
+	{ RA "[{\"address\":\"192.0.2.1\"}],\"health\":{\"on_down\":\"drop\"}}",
+		EINVAL, "health.on_down", "'drop' is not one of: keep, reset" },
+	{ RA "[{\"address\":\"192.0.2.1\"}],\"health\":{\"port\":80}}", EINVAL,
+		"health.port", "unknown member" },
+	{ "{\"id\":1,\"op\":\"rule.add\",\"prefix\":\"4001/16\",\"action\":\"drop\","
+		"\"health\":{}}", EINVAL, "health", "only applies to action forward" },
+	{ B "[{\"op\":\"rule.add\",\"prefix\":\"4002/16\",\"action\":\"forward\","
+		"\"targets\":[{\"address\":\"192.0.2.1\"}],\"health\":{\"rise\":101}}]}",
+		EINVAL, "ops[0].health.rise", "outside 1..100" },
 	/* reload, subscribe, register */
 	{ "{\"id\":1,\"op\":\"reload\",\"path\":\"etc/s.yaml\"}", EINVAL, "path",
 		"not an absolute path" },
