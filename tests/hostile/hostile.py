@@ -369,6 +369,8 @@ def build_cases():
     add("martian source 0.0.0.0", request(src="0.0.0.0"), drop("ip_martian"), soak=True)
     add("martian source 127.0.0.1", request(src="127.0.0.1"), drop("ip_martian"))
     add("spoofed source: the router's own address", request(src=R), drop("ip_martian"))
+    add("martian source: the subnet's directed broadcast 192.0.2.255 (RFC 1812 5.3.7)",
+        request(src="192.0.2.255"), drop("ip_martian"))
 
     # -- TTL --
     add("SYN with TTL 0", request(ttl=0), drop("ttl_expired"), soak=True)
