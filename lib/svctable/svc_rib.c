@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "svctable_priv.h"
 
@@ -95,12 +96,24 @@ svc_rib_fini(struct svc_rib *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* chunks grow from 1024 nodes to 2 MB, which the walks want on a huge page */
+#define RIB_CHUNK_MAX (2u << 20)
+
+static size_t
+chunk_bytes(uint32_t k)
+{
+	size_t b = (size_t)RIB_CHUNK_NODES * sizeof(struct svc_rib_node) << (k < 5 ? k : 5);
+
+	return b < RIB_CHUNK_MAX ? b : RIB_CHUNK_MAX;
+}
+
 int
 svc_rib_reserve(struct svc_rib *r, uint32_t n)
 {
 	while (r->n_free < n) {
+		size_t bytes = chunk_bytes(r->n_chunks);
+		uint32_t i, cnt = (uint32_t)(bytes / sizeof(struct svc_rib_node));
 		struct svc_rib_node *c;
-		uint32_t i;
 
 		if (r->n_chunks == r->cap_chunks) {
 			uint32_t cap = r->cap_chunks ? r->cap_chunks * 2 : 16;
@@ -111,15 +124,19 @@ svc_rib_reserve(struct svc_rib *r, uint32_t n)
 			r->chunks = p;
 			r->cap_chunks = cap;
 		}
-		c = aligned_alloc(64, RIB_CHUNK_NODES * sizeof(*c));
+		c = aligned_alloc(bytes == RIB_CHUNK_MAX ? RIB_CHUNK_MAX : 64, bytes);
 		if (c == NULL)
 			return -ENOMEM;
+		if (bytes == RIB_CHUNK_MAX)
+			/* a hint: a rib walk then misses the cache, not the TLB too */
+			(void)madvise(c, bytes, MADV_HUGEPAGE);
 		r->chunks[r->n_chunks++] = c;
-		for (i = 0; i < RIB_CHUNK_NODES; i++) {
+		r->bytes += bytes;
+		for (i = cnt; i-- > 0;) {
 			c[i].child[0] = r->free_list;
 			r->free_list = &c[i];
 		}
-		r->n_free += RIB_CHUNK_NODES;
+		r->n_free += cnt;
 	}
 	return 0;
 }
@@ -327,8 +344,7 @@ svc_rib_walk(const struct svc_rib *r, svc_rib_walk_fn fn, void *arg)
 size_t
 svc_rib_memory(const struct svc_rib *r)
 {
-	return (size_t)r->n_chunks * RIB_CHUNK_NODES * sizeof(struct svc_rib_node) +
-		(size_t)r->cap_chunks * sizeof(void *);
+	return r->bytes + (size_t)r->cap_chunks * sizeof(void *);
 }
 
 void

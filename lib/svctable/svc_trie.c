@@ -286,8 +286,24 @@ static int build_region(struct svc_build *b, struct svc_rib_node *y,
  * node for the first time). The arrays of y's previous node are retired,
  * except a leaf array with the same content, which is kept.
  */
+/* the fingerprint of a node whose key bits [from, to) are shared below */
+static void
+set_fp(struct svc_node *v, const struct svc_rib_node *y, unsigned int from,
+		unsigned int to)
+{
+	unsigned int len = to - from > 32 ? 32 : to - from;
+
+	if (len == 0)
+		return;
+	/* a long skip: the bits right before `to` tell siblings apart best */
+	if (to - from > 32)
+		from = to - 32;
+	v->fp_at = (uint16_t)(from | len << 8);
+	v->fp = svc_key_bits32(&y->key, from, len);
+}
+
 static int
-rebuild(struct svc_build *b, struct svc_rib_node *y, bool incl,
+rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 		struct svc_node *out)
 {
 	uint32_t leaf[SVC_FANOUT] = { 0 };
@@ -313,6 +329,8 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, bool incl,
 				return ret;
 		}
 		v.leaf_base = y->rule; /* terminal */
+		/* a terminal checks the first bits of its prefix past d */
+		set_fp(&v, y, d, d + (y->len - d > 32 ? 32 : y->len - d));
 		if (old_valid) {
 			ret = retire_arrays(b, &old);
 			if (ret != 0)
@@ -354,6 +372,7 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, bool incl,
 	v.child_vec = child_vec;
 	v.leaf_vec = leaf_vec;
 	v.pos = (uint16_t)c;
+	set_fp(&v, y, d, c);
 	if (k != 0) {
 		struct svc_node *dst;
 
@@ -432,7 +451,7 @@ build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
 		*out = *node_at(b->t, y->dp_idx);
 		return 1;
 	}
-	return rebuild(b, y, incl, out);
+	return rebuild(b, y, d, incl, out);
 }
 
 static uint64_t *
@@ -792,13 +811,28 @@ rule_covers(const struct svctable_rule *r, const uint64_t w[5])
 	return true;
 }
 
+/* bits [at, at + len) of the key, 1 <= len <= 32 (w[4] reads as zero) */
+static inline uint32_t
+key_window(const uint64_t w[5], unsigned int at, unsigned int len)
+{
+	unsigned int i = at >> 6;
+	unsigned __int128 x = (unsigned __int128)w[i] << 64 | w[i + 1];
+
+	return (uint32_t)((x << (at & 63)) >> (128 - len));
+}
+
 static inline void
 step(const struct svctable *t, struct lk_state *s)
 {
 	const struct svc_node *nd = &t->nodes[s->node];
 	uint64_t cv = nd->child_vec, lv = nd->leaf_vec;
-	unsigned int pos, i, off, chunk;
+	unsigned int pos, i, off, chunk, fpa = nd->fp_at;
 
+	/* the key leaves the path in bits every prefix below shares: stop */
+	if (fpa >> 8 != 0 && key_window(s->w, fpa & 0xff, fpa >> 8) != nd->fp) {
+		s->node = 0;
+		return;
+	}
 	if (unlikely((cv | lv) == 0)) {
 		/* terminal: the only prefix below */
 		s->cand[s->ncand++] = nd->leaf_base | SVC_CAND_RULE;
@@ -1159,10 +1193,12 @@ svc_check(const struct svctable *t, char *msg, size_t msglen)
 			const struct svc_retire *it = &rb->items[i];
 
 			if (it->kind == SVC_RETIRE_NODES) {
-				mark(&c, c.nmap, t->node_arena.cap, it->idx, it->n, "pending nodes");
+				mark(&c, c.nmap, t->node_arena.cap, it->idx, it->n,
+						"pending nodes");
 				pend_nodes += it->n;
 			} else if (it->kind == SVC_RETIRE_LEAVES) {
-				mark(&c, c.lmap, t->leaf_arena.cap, it->idx, it->n, "pending leaves");
+				mark(&c, c.lmap, t->leaf_arena.cap, it->idx, it->n,
+						"pending leaves");
 				pend_leaves += it->n;
 			} else if (it->kind == SVC_RETIRE_RULE) {
 				pend_rules++;

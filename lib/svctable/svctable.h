@@ -22,11 +22,14 @@
  *   and never block. A rule pointer they obtain stays valid, and its content
  *   unchanged, until that worker's next quiescent state report on the
  *   rte_rcu_qsbr variable attached with svctable_rcu_attach().
- * - A change is built aside and published with one release store. A reader
- *   sees the old rule or the new one, never a mix. A committed transaction
- *   switches every key from the old rule set to the new one at one instant:
- *   one svctable_lookup_bulk() call sees either all of the transaction or
- *   none of it.
+ * - A commit is built aside and published with one release store, so every
+ *   lookup sees the table as it was before a commit or after it, never a
+ *   part of it, and never a half-made rule. A transaction switches all its
+ *   keys from the old rule set to the new one at one instant: a commit
+ *   confined to one 16-bit root slot stores that slot's entry, any other
+ *   commit stores a new root pointer, which one svctable_lookup_bulk() call
+ *   reads once (so the whole burst sees such a commit whole, or not at all).
+ *   Lookups that start after svctable_txn_commit() returns see the commit.
  * - Memory is reclaimed only after a QSBR grace period. The library owns no
  *   thread: the control loop calls svctable_reclaim() on each pass, which
  *   never waits. With no QSBR variable attached, memory is freed at once
@@ -376,7 +379,7 @@ svctable_get(const struct svctable *t, const struct svctable_key *prefix,
  * lcore). Lock-free: no lock, no atomic read-modify-write, no allocation.
  *
  * @param keys
- *   n pointers to full 256-bit serviceIDs (may point into packets).
+ *   n non-NULL pointers to full 256-bit serviceIDs (may point into packets).
  * @param n
  *   Any count; processed SVCTABLE_LOOKUP_BATCH at a time.
  * @param rules

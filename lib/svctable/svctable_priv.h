@@ -53,6 +53,12 @@
  *   node that covers the slot, or 0.
  * - both bitmaps 0: a terminal, the only prefix of its subtree; leaf_base
  *   holds its rule index.
+ * - fp: a fingerprint, up to 32 key bits every prefix below shares, taken
+ *   just before pos (a terminal: the first bits of its prefix past its
+ *   parent's chunk). A key that differs there matches nothing below, so the
+ *   descent stops at once instead of running blind to the bottom and
+ *   verifying rules that cannot match. It only ever compares bits on this
+ *   node's own path, so a node copied under a new parent stays sound.
  */
 struct svc_node {
 	uint64_t child_vec;
@@ -60,8 +66,8 @@ struct svc_node {
 	uint32_t child_base;
 	uint32_t leaf_base;
 	uint16_t pos;
-	uint16_t pad16;
-	uint32_t pad32;
+	uint16_t fp_at;   /* first fingerprint bit (bits 0-7), length 0..32 (8-13) */
+	uint32_t fp;      /* the fingerprint bits, right-aligned */
 };
 
 _Static_assert(sizeof(struct svc_node) == 32, "two trie nodes per cache line");
@@ -187,6 +193,7 @@ struct svc_rib {
 	void **chunks;
 	uint32_t n_chunks;
 	uint32_t cap_chunks;
+	size_t bytes;                     /* in chunks */
 };
 
 int svc_rib_init(struct svc_rib *r);
@@ -218,6 +225,18 @@ static inline unsigned int
 svc_key_bit(const struct svctable_key *k, unsigned int i)
 {
 	return i < SVCTABLE_KEY_BITS ? (k->bytes[i >> 3] >> (7 - (i & 7))) & 1 : 0;
+}
+
+/* bits [pos, pos + n) as a number, 1 <= n <= 32 */
+static inline uint32_t
+svc_key_bits32(const struct svctable_key *k, unsigned int pos, unsigned int n)
+{
+	unsigned int b = pos >> 3, i;
+	uint64_t v = 0;
+
+	for (i = 0; i < 5; i++)
+		v = v << 8 | (b + i < SVCTABLE_KEY_LEN ? k->bytes[b + i] : 0);
+	return (uint32_t)((v << (24 + (pos & 7))) >> (64 - n));
 }
 
 /* bits [pos, pos + n) as a number, 1 <= n <= 16 */

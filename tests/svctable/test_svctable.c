@@ -1055,7 +1055,12 @@ run_differential(uint64_t total_ops)
 		} else {
 			/* a transaction of up to 24 ops: commit, abort or go stale */
 			struct svctable_txn *x = svctable_txn_begin(t);
-			struct { struct svctable_key k; unsigned int len; uint32_t id; int del; } st[24];
+			struct {
+				struct svctable_key k;
+				unsigned int len;
+				uint32_t id;
+				int del;
+			} st[24];
 			unsigned int n = 1 + rndn(24), j, ns = 0;
 			uint32_t fate = rndn(10);
 
@@ -1072,7 +1077,8 @@ run_differential(uint64_t total_ops)
 						st[ns].del = 1;
 						ns++;
 					} else {
-						assert_int_equal(ret, -ENOENT); /* deleted earlier here */
+						/* deleted earlier in this txn */
+						assert_int_equal(ret, -ENOENT);
 					}
 				} else {
 					gen_prefix(&k, &len, &r);
@@ -1117,8 +1123,10 @@ run_differential(uint64_t total_ops)
 				if (ret == 0) {
 					for (j = 0; j < ns; j++) {
 						if (st[j].del) {
-							if (ref_find(&r, &st[j].k, st[j].len, false))
-								ref_del(&r, &st[j].k, st[j].len);
+							if (ref_find(&r, &st[j].k, st[j].len,
+									false))
+								ref_del(&r, &st[j].k,
+										st[j].len);
 						} else {
 							ref_set(&r, &st[j].k, st[j].len, st[j].id);
 						}
