@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,12 +36,13 @@
 
 #define NAME "fuzz.yaml"
 
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
+/* Abort (a libFuzzer finding) naming the property that failed. */
+#define check(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+		abort(); \
+	} \
+} while (0)
 
 static uint32_t
 mask_of(unsigned int len)
@@ -188,6 +190,21 @@ check_globals(const struct ssr_config *cfg)
 	}
 }
 
+/* A health section: present on forward rules only, every value in range. */
+static void
+check_health(const struct ssr_cfg_health *h, bool forward)
+{
+	if (!h->enabled)
+		return;
+	check(forward);
+	check(h->interval_ms >= SSR_CFG_HEALTH_MIN_INTERVAL_MS &&
+		h->interval_ms <= SSR_CFG_HEALTH_MAX_INTERVAL_MS);
+	check(h->timeout_ms >= SSR_CFG_HEALTH_MIN_TIMEOUT_MS && h->timeout_ms <= h->interval_ms);
+	check(h->fall >= 1 && h->fall <= SSR_CFG_HEALTH_MAX_COUNT);
+	check(h->rise >= 1 && h->rise <= SSR_CFG_HEALTH_MAX_COUNT);
+	check(h->on_down == SSR_HEALTH_KEEP || h->on_down == SSR_HEALTH_RESET);
+}
+
 static void
 check_services(const struct ssr_config *cfg)
 {
@@ -200,6 +217,7 @@ check_services(const struct ssr_config *cfg)
 		check(s->prefix_bits <= 256);
 		check(prefix_clean(&s->id, s->prefix_bits));
 		check(s->line >= 1);
+		check_health(&s->health, s->action == SSR_ACTION_FORWARD);
 		for (j = 0; j < i; j++)
 			check(cfg->services[j].prefix_bits != s->prefix_bits ||
 				memcmp(&cfg->services[j].id, &s->id, sizeof(s->id)) != 0);

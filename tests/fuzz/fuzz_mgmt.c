@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,12 +33,13 @@
 /* Lines per input: the server has no limit, but a handful covers pipelining. */
 #define MAX_LINES 8
 
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
+/* Abort (a libFuzzer finding) naming the property that failed. */
+#define check(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+		abort(); \
+	} \
+} while (0)
 
 static bool
 all_zero(const void *p, size_t n)
@@ -70,6 +72,21 @@ unicast(uint32_t a)
 	return (a >> 24) != 0 && (a >> 24) != 127 && (a >> 24) < 224;
 }
 
+/* A health section: present on forward rules only, every value in range. */
+static void
+check_health(const struct ssr_cfg_health *h, bool forward)
+{
+	if (!h->enabled)
+		return;
+	check(forward);
+	check(h->interval_ms >= SSR_CFG_HEALTH_MIN_INTERVAL_MS &&
+		h->interval_ms <= SSR_CFG_HEALTH_MAX_INTERVAL_MS);
+	check(h->timeout_ms >= SSR_CFG_HEALTH_MIN_TIMEOUT_MS && h->timeout_ms <= h->interval_ms);
+	check(h->fall >= 1 && h->fall <= SSR_CFG_HEALTH_MAX_COUNT);
+	check(h->rise >= 1 && h->rise <= SSR_CFG_HEALTH_MAX_COUNT);
+	check(h->on_down == SSR_HEALTH_KEEP || h->on_down == SSR_HEALTH_RESET);
+}
+
 static void
 check_rule(const struct ssr_cfg_service *s)
 {
@@ -79,6 +96,7 @@ check_rule(const struct ssr_cfg_service *s)
 
 	check(prefix_ok(&p));
 	check(s->line == 0);
+	check_health(&s->health, s->action == SSR_ACTION_FORWARD);
 	switch (s->action) {
 	case SSR_ACTION_FORWARD:
 		check(s->mode == SSR_MODE_RESOLVE || s->mode == SSR_MODE_GATEWAY);
@@ -250,6 +268,12 @@ rule_round_trip(const struct ssr_cmd *c)
 	if (a->action == SSR_ACTION_DELAY)
 		check(a->delay_queue == b->delay_queue &&
 			a->delay_timeout_ms == b->delay_timeout_ms);
+	check(a->health.enabled == b->health.enabled);
+	if (a->health.enabled)
+		check(a->health.interval_ms == b->health.interval_ms &&
+			a->health.timeout_ms == b->health.timeout_ms &&
+			a->health.fall == b->health.fall && a->health.rise == b->health.rise &&
+			a->health.on_down == b->health.on_down);
 	ssr_cmd_release(&again);
 	ssr_mgmt_error_clear(&e);
 	json_decref(id);

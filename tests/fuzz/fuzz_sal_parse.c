@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,12 +32,13 @@
 
 static struct sal_parse_conf conf_all, conf_nocsum, conf_l4;
 
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
+/* Abort (a libFuzzer finding) naming the property that failed. */
+#define check(cond) do { \
+	if (!(cond)) { \
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+		abort(); \
+	} \
+} while (0)
 
 static uint32_t
 rd32(const uint8_t *p)

@@ -119,6 +119,7 @@ services:
     targets:
       - { address: 192.0.2.10, weight: 3, priority: 1 }
       - { address: 192.0.2.11 }
+    health: { interval_ms: 1000, timeout_ms: 500, fall: 3, rise: 2, on_down: reset }
   - { prefix: "0000ff/24", action: delay, delay: { queue: 8, timeout_ms: 100 } }
   - { prefix: "dead/16", action: drop }
 """
@@ -137,6 +138,8 @@ services:
   - prefix: %(prefix)s
     action: %(action)s
     targets: [{ address: %(taddr)s, weight: %(weight)s, priority: %(prio)s }]
+    health: { interval_ms: %(hint)s, timeout_ms: %(hto)s, fall: %(hfall)s, rise: %(hrise)s,
+              on_down: %(hdown)s }
   - { prefix: "ff/8", action: delay, delay: { queue: %(dq)s, timeout_ms: %(dt)s } }
 management: { socket: %(sock)s, allow_uids: [%(uid)s], allow_gids: [] }
 registration: { allow: [%(reg)s] }
@@ -148,7 +151,8 @@ EDGE_DEFAULTS = {
     "retry": "1s", "life": "5m", "fmax": "65536", "syn": "5s", "est": "300s", "clo": "10s",
     "prefix": '"00015b38/32"', "action": "forward", "taddr": "192.0.2.10", "weight": "1",
     "prio": "0", "dq": "64", "dt": "2000", "sock": "/run/serval-sr/serval-sr.sock",
-    "uid": "0", "reg": "192.0.2.0/24",
+    "uid": "0", "reg": "192.0.2.0/24", "hint": "1000", "hto": "500", "hfall": "3",
+    "hrise": "2", "hdown": "keep",
 }
 
 WRONG_KINDS = ["", "~", "[]", "{}", "[1, 2]", "{ a: 1 }", '"5"', "'x'", "-1", "1.5", "0x10",
@@ -188,6 +192,11 @@ EDGE_VALUES = {
              '"/run/a\\0b"', '"/run/\\u00e9"'],
     "uid": ["4294967294", "4294967295", "-1"],
     "reg": ["0.0.0.0/0", "192.0.2.1/24", "192.0.2.0/33", ""],
+    "hint": ["10", "9", "3600000", "3600001"],
+    "hto": ["1", "0", "1000", "1001"],
+    "hfall": ["1", "0", "100", "101"],
+    "hrise": ["1", "0", "100", "101"],
+    "hdown": ["reset", "drop"],
 }
 
 CONFIG_SNIPPETS = [
@@ -270,6 +279,10 @@ MGMT_LINES = [
     '{"id":"a","op":"stats"}',
     '{"id":2,"op":"rule.add","prefix":"00015b38/32","action":"forward","mode":"gateway",'
     '"targets":[{"address":"192.0.2.10","weight":3,"priority":1},{"address":"192.0.2.11"}]}',
+    '{"id":2,"op":"rule.add","prefix":"ab/8","action":"forward","targets":[{"address":'
+    '"192.0.2.10"}],"health":{"interval_ms":10,"timeout_ms":10,"fall":100,"rise":1,'
+    '"on_down":"reset"}}',
+    '{"id":2,"op":"rule.add","prefix":"ab/8","action":"drop","health":{}}',
     '{"id":3,"op":"rule.replace","prefix":"0000ff/24","action":"delay",'
     '"delay":{"queue":8,"timeout_ms":100}}',
     '{"id":4,"op":"rule.delete","prefix":"dead/16"}',
