@@ -55,6 +55,8 @@
 #define BLAST_DESC 1024
 #define BLAST_MAX_PORTS 8
 #define EXIT_SKIP 77
+/* Handshakes in flight at most (well below the 512..1024-slot rings). */
+#define HS_WINDOW 256
 
 struct blast_port {
 	uint16_t id;
@@ -81,15 +83,20 @@ struct blast {
 	bool json;
 	int watch_pid;          /* DUT whose CPU time is sampled with ours, or 0 */
 	double linger;          /* seconds to keep the links up after the report */
+	bool marks;             /* print "# window start/end" as they happen */
 };
 
 static volatile sig_atomic_t stop;
+/* SIGUSR1 while lingering: stop polling, the DUT is about to go away */
+static volatile sig_atomic_t quiesce;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		quiesce = 1;
+	else
+		stop = 1;
 }
 
 static void
@@ -113,7 +120,11 @@ usage(FILE *f, const char *prog)
 		"                       (the DUT's share of a contended CPU)\n"
 		"  --linger S           after the report keep the links up (draining) for S\n"
 		"                       seconds or until SIGINT/SIGTERM, so the DUT can stop\n"
-		"                       first and never sees its peer vanish mid-burst\n", prog);
+		"                       first and never sees its peer vanish mid-burst; SIGUSR1\n"
+		"                       then stops polling (the memif PMD must not be polled\n"
+		"                       while its peer disconnects)\n"
+		"  --marks              print '# window start' and '# window end' (flushed) when\n"
+		"                       the measuring window opens and closes\n", prog);
 }
 
 static int
@@ -134,7 +145,7 @@ static int
 parse_args(struct blast *b, int argc, char **argv)
 {
 	enum { O_PCAP = 256, O_DURATION, O_WARMUP, O_RATE, O_LINK, O_NAME, O_JSON,
-		O_HANDSHAKE, O_CPORT, O_IPORT, O_PROTO, O_WATCH, O_LINGER, O_HELP };
+		O_HANDSHAKE, O_CPORT, O_IPORT, O_PROTO, O_WATCH, O_LINGER, O_MARKS, O_HELP };
 	static const struct option longopts[] = {
 		{ "pcap", required_argument, NULL, O_PCAP },
 		{ "duration", required_argument, NULL, O_DURATION },
@@ -149,6 +160,7 @@ parse_args(struct blast *b, int argc, char **argv)
 		{ "sal-proto", required_argument, NULL, O_PROTO },
 		{ "watch-pid", required_argument, NULL, O_WATCH },
 		{ "linger", required_argument, NULL, O_LINGER },
+		{ "marks", no_argument, NULL, O_MARKS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -195,6 +207,9 @@ parse_args(struct blast *b, int argc, char **argv)
 			break;
 		case O_JSON:
 			b->json = true;
+			break;
+		case O_MARKS:
+			b->marks = true;
 			break;
 		case O_HANDSHAKE:
 			b->handshake = optarg;
@@ -497,6 +512,16 @@ report(const struct blast *b, const struct sample *s0, const struct sample *s1)
 	printf(")\n");
 }
 
+/* Tell a watcher (run-e2e sampling a DUT's counters) where the window is. */
+static void
+mark(const struct blast *b, const char *what)
+{
+	if (!b->marks)
+		return;
+	printf("# window %s\n", what);
+	fflush(stdout);
+}
+
 static int
 run_replay(struct blast *b)
 {
@@ -518,6 +543,7 @@ run_replay(struct blast *b)
 		if (!measuring && now >= t_measure) {
 			take_sample(b, &s0);
 			measuring = true;
+			mark(b, "start");
 		}
 		if (now >= t_end || stop)
 			break;
@@ -540,7 +566,9 @@ run_replay(struct blast *b)
 			drain_rx(&b->port[i]);
 	}
 	take_sample(b, &s1);
-	if (!measuring)
+	if (measuring)
+		mark(b, "end");
+	else
 		s0 = s1;
 	/* let what is in flight come back, outside the window */
 	now = rte_get_tsc_cycles();
@@ -752,7 +780,7 @@ run_handshake(struct blast *b)
 {
 	struct blast_port *cp = &b->port[b->client_port];
 	uint64_t hz = rte_get_tsc_hz(), start, now, last_progress;
-	double rate = b->rate_mpps > 0 ? b->rate_mpps : 0.2;
+	double rate = b->rate_mpps > 0 ? b->rate_mpps : 1.0;
 	struct handshake h;
 	uint32_t sent = 0, progress = 0;
 	int ret = 0;
@@ -778,8 +806,12 @@ run_handshake(struct blast *b)
 		now = rte_get_tsc_cycles();
 		if (stop)
 			break;
-		/* each SYN once, paced: the router's rings stay shallow */
-		if (sent < cp->n_frames) {
+		/*
+		 * Each SYN once, paced, and at most HS_WINDOW flows unfinished:
+		 * then no ring between us and the router can overflow, however
+		 * long either of us is descheduled on a shared CPU.
+		 */
+		if (sent < cp->n_frames && sent - h.completed < HS_WINDOW) {
 			uint64_t allowed = (uint64_t)((double)(now - start) * rate * 1e6 / hz);
 
 			if (allowed > sent) {
@@ -788,6 +820,8 @@ run_handshake(struct blast *b)
 
 				if (want > BLAST_BURST)
 					want = BLAST_BURST;
+				if (want > HS_WINDOW - (sent - h.completed))
+					want = HS_WINDOW - (sent - h.completed);
 
 				sent += send_burst(cp, (uint16_t)want);
 			}
@@ -834,6 +868,7 @@ int
 main(int argc, char **argv)
 {
 	struct blast b;
+	uint64_t settle;
 	unsigned int i;
 	int ret, n;
 
@@ -856,6 +891,7 @@ main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_signal);
 
 	b.n_ports = rte_eth_dev_count_avail();
 	if (b.n_ports == 0 || b.n_ports > BLAST_MAX_PORTS) {
@@ -903,15 +939,31 @@ main(int argc, char **argv)
 		ret = EXIT_SKIP;
 		goto out;
 	}
+	/*
+	 * Our side of a memif link comes up a moment before the DUT's: frames
+	 * sent at once may find the DUT's other port not yet connected (its TX
+	 * then fails). Settle first, draining whatever arrives.
+	 */
+	settle = rte_get_tsc_cycles() + rte_get_tsc_hz() / 2;
+	while (rte_get_tsc_cycles() < settle && !stop)
+		for (i = 0; i < b.n_ports; i++)
+			drain_rx(&b.port[i]);
+	for (i = 0; i < b.n_ports; i++)
+		b.port[i].rx = b.port[i].rx_bytes = 0;
 	ret = b.handshake != NULL ? run_handshake(&b) : run_replay(&b);
 	ret = ret == 0 ? 0 : 1;
 	fflush(stdout);
 	if (b.linger > 0) {
 		uint64_t end = rte_get_tsc_cycles() + (uint64_t)(b.linger * rte_get_tsc_hz());
 
-		while (!stop && rte_get_tsc_cycles() < end)
+		while (!stop && rte_get_tsc_cycles() < end) {
+			if (quiesce) {
+				rte_delay_us_sleep(1000);
+				continue;
+			}
 			for (i = 0; i < b.n_ports; i++)
 				drain_rx(&b.port[i]);
+		}
 	}
 out:
 	for (i = 0; i < b.n_ports; i++) {
