@@ -3,6 +3,8 @@
  */
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_arp.h>
@@ -13,6 +15,7 @@
 #include <rte_mbuf.h>
 
 #include "control.h"
+#include "flowtable.h"
 #include "neigh.h"
 #include "sal_parse.h"
 #include "sal_path.h"
@@ -29,7 +32,6 @@ RTE_LOG_REGISTER(ssr_logtype_control, user.serval.control, INFO);
 
 int ssr_reload_flag;
 
-static int delay_resize(struct ssr_control *c, const struct ssr_config *cfg);
 
 /* Queue @p m for TX on port index @p pidx through the owning worker. */
 static void
@@ -247,14 +249,114 @@ ctl_miss(struct ssr_control *c, struct rte_mbuf *m, uint64_t now)
 		send_request(c, s, now);
 }
 
+static void reinject(struct ssr_control *c, struct rte_mbuf *m);
+
+/* The delay parameters of the rule in slot @p id now; false when it is no
+ * delay rule any more. */
+static bool
+delay_rule(const struct ssr_control *c, uint32_t id, uint16_t *queue,
+		uint32_t *timeout_ms, const struct sal_service_id **pfx, uint16_t *bits)
+{
+	const struct ssr_cfg_service *s = NULL;
+
+	if (c->rules != NULL) {
+		const struct ssr_rule *rl = ssr_rules_at(c->rules, id);
+
+		if (rl != NULL)
+			s = &rl->s;
+	} else {
+		/* no model: rule ids are indexes into the config in force */
+		const struct ssr_config *cfg = c->live != NULL ? c->live : c->r->cfg;
+
+		if (id < cfg->n_services)
+			s = &cfg->services[id];
+	}
+	if (s == NULL || s->action != SSR_ACTION_DELAY)
+		return false;
+	*queue = s->delay_queue;
+	*timeout_ms = s->delay_timeout_ms;
+	*pfx = &s->id;
+	*bits = s->prefix_bits;
+	return true;
+}
+
+/* Make delay queue @p id hold @p cap packets (kept as it is while it holds
+ * some); 0, or -ENOMEM. */
+static int
+delay_setup(struct ssr_control *c, uint32_t id, uint16_t cap, uint32_t timeout_ms)
+{
+	struct ssr_delay_q *q;
+
+	if (id >= c->n_delay) {
+		unsigned int n = RTE_MAX(id + 1, c->n_delay * 2);
+		struct ssr_delay_q *d = rte_realloc(c->delay, n * sizeof(*d), 0);
+
+		if (d == NULL)
+			return -ENOMEM;
+		memset(d + c->n_delay, 0, (n - c->n_delay) * sizeof(*d));
+		c->delay = d;
+		c->n_delay = n;
+	}
+	q = &c->delay[id];
+	q->timeout_tsc = c->r->tsc_hz * timeout_ms / 1000;
+	if (q->cap == cap || q->n != 0)
+		return 0; /* a queue keeps its packets and size until it drains */
+	rte_free(q->m);
+	rte_free(q->since);
+	q->m = rte_calloc("ssr_delay", cap, sizeof(*q->m), 0);
+	q->since = rte_calloc("ssr_delay", cap, sizeof(*q->since), 0);
+	q->head = 0;
+	q->cap = cap;
+	if (q->m == NULL || q->since == NULL) {
+		rte_free(q->m);
+		rte_free(q->since);
+		q->m = NULL;
+		q->since = NULL;
+		q->cap = 0;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Tell the controller (subscribers of delay_miss) what is being held. */
+static void
+delay_event(struct ssr_control *c, struct rte_mbuf *m,
+		const struct sal_service_id *pfx, uint16_t bits)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct ssr_event ev;
+	struct sal_pkt sp;
+
+	if (c->rules == NULL || sal_parse(&c->r->sal_conf, frame, rte_pktmbuf_data_len(m),
+				sizeof(struct rte_ether_hdr), &sp) != SAL_DROP_NONE ||
+			sp.n_service == 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = SSR_EV_DELAY_MISS;
+	ev.change = "held";
+	ev.has_prefix = true;
+	ev.prefix = *pfx;
+	ev.bits = bits;
+	memcpy(&ev.service_id, sal_pkt_service_id(frame, &sp, 0), sizeof(ev.service_id));
+	ev.addr = rte_be_to_cpu_32(ssr_sal_client_ip(frame, &sp));
+	ssr_rules_emit(c->rules, &ev);
+}
+
 /* A delay rule matched m: hold it (bounded per rule). */
 static void
 ctl_delay(struct ssr_control *c, struct rte_mbuf *m, uint64_t now)
 {
-	uint32_t id = m->hash.fdir.lo;
+	uint32_t id = m->hash.fdir.lo, timeout_ms;
+	const struct sal_service_id *pfx;
 	struct ssr_delay_q *q;
+	uint16_t cap, bits;
 
-	if (id >= c->n_delay || c->delay[id].cap == 0 ||
+	if (!delay_rule(c, id, &cap, &timeout_ms, &pfx, &bits)) {
+		/* the rule changed since the worker looked: ask again */
+		reinject(c, m);
+		return;
+	}
+	if (delay_setup(c, id, cap, timeout_ms) != 0 || c->delay[id].cap == 0 ||
 			c->delay[id].n == c->delay[id].cap) {
 		ssr_drop(&c->stats, SSR_DROP_SAL_DELAY_FULL, 1);
 		rte_pktmbuf_free(m);
@@ -264,6 +366,7 @@ ctl_delay(struct ssr_control *c, struct rte_mbuf *m, uint64_t now)
 	q->m[(q->head + q->n) % q->cap] = m;
 	q->since[(q->head + q->n) % q->cap] = now;
 	q->n++;
+	delay_event(c, m, pfx, bits);
 }
 
 /* Send a held request back through a worker's SAL stage. */
@@ -281,6 +384,91 @@ reinject(struct ssr_control *c, struct rte_mbuf *m)
 	}
 	ssr_count(&c->stats, SSR_CNT_SAL_DELAY_RELEASED, 1);
 	ssr_count(&c->stats, SSR_CNT_HANDOFF_OUT, 1);
+}
+
+void
+ssr_control_route(struct ssr_control *c, struct rte_mbuf *m, rte_be32_t dst)
+{
+	struct ssr_router *r = c->r;
+	rte_be32_t nh;
+	int out = ssr_route(r, dst, &nh);
+	struct ssr_worker *w = r->workers[out >= 0 ? r->port[out].txq_owner[0] : 0];
+
+	ssr_tag_set(m, SSR_TAG_ROUTE, dst);
+	if (rte_ring_mp_enqueue(w->inbox, m) != 0) {
+		ssr_drop(&c->stats, SSR_DROP_HANDOFF_FULL, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ssr_count(&c->stats, SSR_CNT_HANDOFF_OUT, 1);
+}
+
+void
+ssr_control_reset_flows(struct ssr_control *c, uint32_t addr)
+{
+	unsigned int i;
+
+	if (c->r->ft == NULL)
+		return;
+	for (i = 0; i < c->n_reset; i++)
+		if (c->reset[i] == addr)
+			return;
+	if (c->n_reset == SSR_RESET_MAX) {
+		c->reset_overflow = true;
+		return;
+	}
+	c->reset[c->n_reset++] = addr;
+}
+
+struct reset_walk {
+	struct ssr_control *c;
+	unsigned int posted;
+	bool full;
+};
+
+static int
+reset_one(const struct flowtable_flow_info *f, void *arg)
+{
+	struct reset_walk *x = arg;
+	struct ssr_control *c = x->c;
+	uint32_t target = rte_be_to_cpu_32(f->r.target);
+	unsigned int i;
+	bool hit = false;
+
+	for (i = 0; i < c->n_reset && !hit; i++)
+		hit = c->reset[i] == target;
+	if (!hit && c->reset_overflow)
+		/* too many were asked for at once: every target nobody
+		 * serves any more */
+		hit = c->rules != NULL && !ssr_rules_gateway_target(c->rules, target);
+	if (!hit || f->r.owner >= c->r->n_workers)
+		return 0;
+	if (ssr_worker_post_delete(c->r->workers[f->r.owner], f->r.rfid) != 0) {
+		x->full = true;
+		return 1;
+	}
+	x->posted++;
+	return 0;
+}
+
+/* Walk the flow table once for every address asked for since the last walk
+ * (a walk reads every slot: batch them). A full command ring stops the walk;
+ * the next pass walks again. */
+static void
+reset_poll(struct ssr_control *c)
+{
+	struct reset_walk x = { .c = c };
+
+	if (c->n_reset == 0 && !c->reset_overflow)
+		return;
+	flowtable_walk(c->r->ft, reset_one, &x);
+	if (x.full)
+		return;
+	if (x.posted != 0)
+		CLOG(INFO, "reset %u gateway flow(s) of %u target(s)%s", x.posted,
+				c->n_reset, c->reset_overflow ? " and more" : "");
+	c->n_reset = 0;
+	c->reset_overflow = false;
 }
 
 /* Does the rule now matching m's serviceID take it (not delay any more)? */
@@ -402,7 +590,7 @@ ssr_control_init(struct ssr_control *c, struct ssr_router *r)
 		ssr_neigh_set(r->neigh, s, &mac);
 		r->neigh->ctl[s].is_static = true;
 	}
-	return delay_resize(c, cfg);
+	return 0;
 }
 
 static unsigned int
@@ -426,6 +614,22 @@ take_ring(struct ssr_control *c, uint64_t now)
 		case SSR_TAG_DELAY:
 			ctl_delay(c, pkts[i], now);
 			break;
+		case SSR_TAG_PROBE:
+			if (c->on_probe != NULL) {
+				c->on_probe(c->hook_arg, pkts[i], now);
+			} else {
+				ssr_drop(&c->stats, SSR_DROP_SAL_PROBE_STRAY, 1);
+				rte_pktmbuf_free(pkts[i]);
+			}
+			break;
+		case SSR_TAG_REGISTER:
+			if (c->on_register != NULL) {
+				c->on_register(c->hook_arg, pkts[i], now);
+			} else {
+				ssr_drop(&c->stats, SSR_DROP_SAL_REG_MALFORMED, 1);
+				rte_pktmbuf_free(pkts[i]);
+			}
+			break;
 		default:
 			/* cannot happen: every sender tags */
 			ssr_drop(&c->stats, SSR_DROP_CONTROL_RING_FULL, 1);
@@ -445,6 +649,7 @@ ssr_control_poll(struct ssr_control *c)
 	if (now - c->last_scan >= c->scan_tsc) {
 		scan(c, now);
 		scan_delay(c, now);
+		reset_poll(c);
 		c->last_scan = now;
 	}
 	/* relaxed: a flag set by the signal handler, polled here */
@@ -478,77 +683,43 @@ ssr_control_finish(struct ssr_control *c)
 	}
 }
 
-/* Size delay queue i from rule i of @p cfg (only delay rules hold). */
-static int
-delay_setup(struct ssr_control *c, const struct ssr_config *cfg, unsigned int i)
+/* snprintf that may cut a message at its buffer's end, by design. */
+static void __attribute__((format(printf, 3, 4)))
+msgfmt(char *buf, size_t len, const char *fmt, ...)
 {
-	struct ssr_delay_q *q = &c->delay[i];
-	const struct ssr_cfg_service *s = &cfg->services[i];
+	va_list ap;
 
-	if (s->action != SSR_ACTION_DELAY)
-		return 0;
-	q->timeout_tsc = c->r->tsc_hz * s->delay_timeout_ms / 1000;
-	if (q->cap == s->delay_queue)
-		return 0;
-	if (q->n != 0)
-		return 0; /* keeps its packets and size until it drains */
-	rte_free(q->m);
-	rte_free(q->since);
-	q->m = rte_calloc("ssr_delay", s->delay_queue, sizeof(*q->m), 0);
-	q->since = rte_calloc("ssr_delay", s->delay_queue, sizeof(*q->since), 0);
-	q->head = 0;
-	q->cap = s->delay_queue;
-	if (q->m == NULL || q->since == NULL) {
-		q->cap = 0;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int
-delay_resize(struct ssr_control *c, const struct ssr_config *cfg)
-{
-	unsigned int i;
-	int ret;
-
-	if (cfg->n_services > c->n_delay) {
-		struct ssr_delay_q *d = rte_realloc(c->delay,
-				cfg->n_services * sizeof(*d), 0);
-
-		if (d == NULL)
-			return -ENOMEM;
-		memset(d + c->n_delay, 0, (cfg->n_services - c->n_delay) * sizeof(*d));
-		c->delay = d;
-		c->n_delay = cfg->n_services;
-	}
-	for (i = 0; i < cfg->n_services; i++) {
-		ret = delay_setup(c, cfg, i);
-		if (ret != 0)
-			return ret;
-	}
-	return 0;
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
 }
 
 int
-ssr_control_reload(struct ssr_control *c)
+ssr_control_reload_file(struct ssr_control *c, const char *path,
+		struct ssr_reload_result *res)
 {
 	const struct ssr_config *old = c->live != NULL ? c->live : c->r->cfg;
-	struct ssr_config_errors errs;
 	struct ssr_config *cfg;
 	char err[256];
-	unsigned int i;
 	int ret;
 
-	if (c->reload_path == NULL)
+	memset(res, 0, sizeof(*res));
+	if (path == NULL)
+		path = c->reload_path;
+	if (path == NULL) {
+		snprintf(res->msg, sizeof(res->msg), "no file to reload");
+		res->err = EINVAL;
 		return -EINVAL;
-	cfg = ssr_config_load_file(c->reload_path, &errs);
-	for (i = 0; i < errs.n; i++)
-		CLOG(ERR, "reload: %s", errs.msgs[i]);
-	ssr_config_errors_free(&errs);
+	}
+	cfg = ssr_config_load_file(path, &res->errs);
 	if (cfg == NULL) {
-		CLOG(ERR, "reload: %s has errors; the running rules stay",
-				c->reload_path);
-		return -EINVAL;
+		ret = errno == ENOMEM ? -ENOMEM : errno == EINVAL ? -EINVAL :
+			-(errno != 0 ? errno : EINVAL);
+		msgfmt(res->msg, sizeof(res->msg), "%s has %u error%s; the running "
+				"rules are unchanged", path, res->errs.n,
+				res->errs.n == 1 ? "" : "s");
+		res->err = -ret;
+		return ret;
 	}
 	if (cfg->n_ports != old->n_ports || cfg->n_neighbors != old->n_neighbors ||
 			cfg->gateway != old->gateway ||
@@ -556,21 +727,59 @@ ssr_control_reload(struct ssr_control *c)
 			memcmp(cfg->ports, old->ports, cfg->n_ports * sizeof(*cfg->ports)) != 0)
 		CLOG(WARNING, "reload: only 'services' is applied; ports, "
 				"neighbours, gateway and sal changes need a restart");
-	ret = delay_resize(c, cfg);
-	if (ret == 0)
+	if (c->rules != NULL) {
+		struct ssr_rules_txn *txn = ssr_rules_begin(c->rules, "reload");
+		struct ssr_err e;
+
+		memset(&e, 0, sizeof(e));
+		ret = txn == NULL ? -ENOMEM : ssr_rules_replace_all(txn, cfg, &e);
+		if (ret == 0)
+			ret = ssr_rules_commit(txn, &e);
+		else
+			ssr_rules_abort(txn);
+		if (ret != 0)
+			msgfmt(err, sizeof(err), "%s: %s%s%s", path, e.field,
+					e.field[0] != '\0' ? ": " : "",
+					e.msg[0] != '\0' ? e.msg : strerror(-ret));
+	} else {
 		ret = ssr_services_apply(c->r->svc, cfg, err, sizeof(err));
-	else
-		snprintf(err, sizeof(err), "out of memory for delay queues");
+	}
 	if (ret != 0) {
-		CLOG(ERR, "reload: %s; the running rules stay", err);
+		msgfmt(res->msg, sizeof(res->msg), "%s; the running rules are "
+				"unchanged", err);
+		res->err = -ret;
 		ssr_config_free(cfg);
 		return ret;
 	}
-	CLOG(NOTICE, "reload: %u service rule(s) from %s in force", cfg->n_services,
-			c->reload_path);
+	res->rules = cfg->n_services;
+	if (c->rules != NULL) {
+		struct ssr_rules_stats st;
+
+		ssr_rules_get_stats(c->rules, &st);
+		res->rules = st.rules;
+	}
 	ssr_config_free(c->live);
 	c->live = cfg;
 	return 0;
+}
+
+int
+ssr_control_reload(struct ssr_control *c)
+{
+	struct ssr_reload_result res;
+	unsigned int i;
+	int ret;
+
+	ret = ssr_control_reload_file(c, NULL, &res);
+	for (i = 0; i < res.errs.n; i++)
+		CLOG(ERR, "reload: %s", res.errs.msgs[i]);
+	if (ret != 0)
+		CLOG(ERR, "reload: %s", res.msg);
+	else
+		CLOG(NOTICE, "reload: %u service rule(s) from %s in force", res.rules,
+				c->reload_path);
+	ssr_config_errors_free(&res.errs);
+	return ret;
 }
 
 void

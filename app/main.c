@@ -35,7 +35,9 @@
 #include "control.h"
 #include "flowtable.h"
 #include "neigh.h"
+#include "plane.h"
 #include "ports.h"
+#include "registry.h"
 #include "router.h"
 #include "services.h"
 #include "stats.h"
@@ -165,17 +167,65 @@ load_config(const char *path)
 	return cfg;
 }
 
-/* Keys the config accepts that this build does not serve yet: say so. */
-static void
-warn_inactive(const struct ssr_config *cfg)
+/* In-band registration: the router's control serviceID and the hosts
+ * allowed to register, as the workers check them. */
+static int
+setup_registration(struct ssr_router *r, const struct ssr_config *cfg)
 {
-	if (cfg->mgmt.enabled)
-		MLOG(WARNING, "%s: 'management' is set but this build has no "
-				"management socket yet; %s is not created",
-				cfg->source, cfg->mgmt.socket);
-	if (cfg->registration.enabled)
-		MLOG(WARNING, "%s: 'registration' is set but this build does not "
-				"serve in-band registration yet", cfg->source);
+	const struct ssr_cfg_registration *g = &cfg->registration;
+	unsigned int i;
+
+	if (!g->enabled)
+		return 0;
+	if (g->n_allow > SSR_REG_MAX_ALLOW) {
+		MLOG(ERR, "%s: registration.allow lists %u prefixes, at most %u",
+				cfg->source, g->n_allow, SSR_REG_MAX_ALLOW);
+		return -EINVAL;
+	}
+	memset(&r->reg_sid, 0, sizeof(r->reg_sid));
+	r->reg_sid.b[0] = (SSR_REG_ROUTER_SID >> 24) & 0xff;
+	r->reg_sid.b[1] = (SSR_REG_ROUTER_SID >> 16) & 0xff;
+	r->reg_sid.b[2] = (SSR_REG_ROUTER_SID >> 8) & 0xff;
+	r->reg_sid.b[3] = SSR_REG_ROUTER_SID & 0xff;
+	for (i = 0; i < g->n_allow; i++) {
+		uint32_t mask = g->allow[i].len == 0 ? 0 :
+			UINT32_MAX << (32 - g->allow[i].len);
+
+		r->reg_allow[i][0] = rte_cpu_to_be_32(g->allow[i].addr);
+		r->reg_allow[i][1] = rte_cpu_to_be_32(mask);
+	}
+	r->n_reg_allow = g->n_allow;
+	r->reg_enabled = true;
+	return 0;
+}
+
+/* The service rules of the config, in the rule model: one transaction. */
+static struct ssr_rules *
+load_rules(struct ssr_router *r, const struct ssr_config *cfg)
+{
+	struct ssr_rules *m = ssr_rules_create(r);
+	struct ssr_rules_txn *txn;
+	struct ssr_err e;
+	int ret;
+
+	if (m == NULL) {
+		MLOG(ERR, "cannot create the rule model: %s", strerror(errno));
+		return NULL;
+	}
+	memset(&e, 0, sizeof(e));
+	txn = ssr_rules_begin(m, "load");
+	ret = txn == NULL ? -ENOMEM : ssr_rules_replace_all(txn, cfg, &e);
+	if (ret == 0)
+		ret = ssr_rules_commit(txn, &e);
+	else
+		ssr_rules_abort(txn);
+	if (ret != 0) {
+		MLOG(ERR, "%s: cannot load the service rules: %s%s%s", cfg->source,
+				e.field, e.field[0] ? ": " : "", e.msg);
+		ssr_rules_free(m);
+		return NULL;
+	}
+	return m;
 }
 
 static uint64_t
@@ -310,7 +360,8 @@ setup_workers(struct ssr_router *r)
 }
 
 static void
-run(struct ssr_router *r, struct ssr_control *ctl, uint64_t idle_ms)
+run(struct ssr_router *r, struct ssr_control *ctl, struct ssr_plane *plane,
+		uint64_t idle_ms)
 {
 	struct idle_state idle = {
 		.limit_tsc = r->tsc_hz / 1000 * idle_ms,
@@ -330,6 +381,7 @@ run(struct ssr_router *r, struct ssr_control *ctl, uint64_t idle_ms)
 
 			if (n == 0 || now - last >= period) {
 				ssr_control_poll(ctl);
+				ssr_plane_poll(plane);
 				idle_check(r, &idle, now);
 				last = now;
 			}
@@ -340,7 +392,10 @@ run(struct ssr_router *r, struct ssr_control *ctl, uint64_t idle_ms)
 	for (i = 0; i < r->n_workers; i++)
 		rte_eal_remote_launch(ssr_worker_main, r->workers[i], r->workers[i]->lcore);
 	while (!ssr_stop_requested()) {
-		if (ssr_control_poll(ctl) == 0)
+		unsigned int work = ssr_control_poll(ctl);
+
+		work += ssr_plane_poll(plane);
+		if (work == 0)
 			rte_delay_us_sleep(SSR_CONTROL_NAP_US);
 		idle_check(r, &idle, rte_rdtsc());
 	}
@@ -352,11 +407,13 @@ main(int argc, char **argv)
 {
 	static struct ssr_router router;
 	struct ssr_router *r = &router;
+	struct ssr_plane *plane = NULL;
+	struct ssr_rules *rules = NULL;
 	struct ssr_control ctl;
 	struct ssr_config *cfg;
 	struct ssr_opts o;
 	struct sigaction sa;
-	char **app_argv, err[256];
+	char **app_argv;
 	bool ctl_ready = false;
 	int dd, app_argc, ret, i, status = EXIT_FAILURE;
 
@@ -394,7 +451,6 @@ main(int argc, char **argv)
 		ssr_config_free(cfg);
 		return EXIT_FAILURE;
 	}
-	warn_inactive(cfg);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -415,6 +471,12 @@ main(int argc, char **argv)
 		MLOG(ERR, "sal.ip_protocol %u refused by lib/sal", cfg->sal_ip_protocol);
 		goto out;
 	}
+	/* per-rule counters: one slot per rule the table holds, and room for
+	 * slots still in a grace period after their rule went */
+	r->n_rule_slots = ssr_services_slots(cfg) + 1024;
+	r->n_tgt_ctr = r->n_rule_slots * SSR_TGT_CTR_PER_SLOT;
+	if (setup_registration(r, cfg) != 0)
+		goto out;
 	r->neigh = ssr_neigh_create(rte_socket_id(), cfg->arp.queue);
 	if (r->neigh == NULL) {
 		MLOG(ERR, "cannot allocate the neighbour table");
@@ -433,21 +495,35 @@ main(int argc, char **argv)
 				cfg->flows.max, rte_strerror(rte_errno));
 		goto out;
 	}
-	if (ssr_services_apply(r->svc, cfg, err, sizeof(err)) != 0) {
-		MLOG(ERR, "%s", err);
+	rules = load_rules(r, cfg);
+	if (rules == NULL)
 		goto out;
-	}
 	if (ssr_control_init(&ctl, r) != 0) {
-		MLOG(ERR, "cannot set up the control lcore (static neighbours, "
-				"delay queues)");
+		MLOG(ERR, "cannot set up the control lcore (static neighbours)");
 		goto out;
 	}
 	ctl_ready = true;
 	ctl.reload_path = o.config;
+	ctl.rules = rules;
+	{
+		struct ssr_plane_conf pc = {
+			.r = r,
+			.ctl = &ctl,
+			.rules = rules,
+			.cfg = cfg,
+			.telemetry = true,
+		};
+
+		plane = ssr_plane_create(&pc);
+		if (plane == NULL) {
+			MLOG(ERR, "cannot start the control plane: %s", strerror(errno));
+			goto out;
+		}
+	}
 	MLOG(INFO, "%s: %u port(s), %u worker(s), %u service rule(s); running",
 			cfg->source, r->n_ports, r->n_workers, cfg->n_services);
 
-	run(r, &ctl, o.idle_ms);
+	run(r, &ctl, plane, o.idle_ms);
 
 	/* orderly shutdown: workers have left their loops */
 	ssr_control_finish(&ctl);
@@ -457,8 +533,10 @@ main(int argc, char **argv)
 	print_counters(r, &ctl, stdout);
 	status = EXIT_SUCCESS;
 out:
+	ssr_plane_free(plane);
 	if (ctl_ready)
 		ssr_control_free(&ctl);
+	ssr_rules_free(rules);
 	ssr_ports_close(r);
 	for (i = 0; i < (int)r->n_workers; i++)
 		ssr_worker_free(r->workers[i]);

@@ -43,6 +43,13 @@ extern "C" {
 #define SSR_INBOX_SIZE 1024
 /** TX buffers are flushed at least this often (microseconds). */
 #define SSR_TX_DRAIN_US 100
+/** Most `registration.allow` prefixes the data path checks. */
+#define SSR_REG_MAX_ALLOW 64
+/** Health-probe flowIDs (host order): top byte 0xff (never a local-flow
+ * worker, see local.h) and bit 0 clear (never an instance-side gateway
+ * flowID, which is what a SYN-ACK of a gateway flow is sent to). */
+#define SSR_PROBE_FLOWID_TAG 0xff000000u
+#define SSR_PROBE_FLOWID_MASK 0xff000001u
 
 struct ssr_worker;
 struct ssr_neigh;
@@ -85,6 +92,21 @@ struct ssr_router {
 	struct rte_mempool *pools[RTE_MAX_NUMA_NODES]; /**< [I] per socket */
 	uint64_t tsc_hz;                       /**< [I] */
 	uint64_t drain_tsc;                    /**< [I] SSR_TX_DRAIN_US in TSC */
+	/** [I] per-rule counter slots each worker keeps (0: none). Set
+	 * before ssr_worker_create(); the rule model's slot count. */
+	uint32_t n_rule_slots;
+	/** [I] per-target counter entries each worker keeps (0: none). */
+	uint32_t n_tgt_ctr;
+	/** [I] in-band registration: serviceID the router answers to. */
+	struct sal_service_id reg_sid;
+	/** [I] in-band registration is on (the config has `registration`). */
+	bool reg_enabled;
+	/** [I] hosts allowed to register: address and mask, network order. */
+	unsigned int n_reg_allow;
+	rte_be32_t reg_allow[SSR_REG_MAX_ALLOW][2];
+	/** [R] health probes are out: SYN-ACKs to probe flowIDs go to the
+	 * control lcore. Relaxed loads; the control lcore stores it. */
+	uint32_t probes_on;
 };
 
 /** Set by the signal handler or the idle check; read by every loop. */

@@ -30,6 +30,35 @@ drop(struct ssr_worker *w, struct rte_mbuf *m, enum ssr_drop_reason why)
 	rte_pktmbuf_free(m);
 }
 
+/* Count for the rule that matched a request (its stable slot). */
+static inline void
+rule_count(struct ssr_worker *w, const struct svctable_rule *rule,
+		enum ssr_rule_counter c)
+{
+	if (likely(rule->id < w->n_rule_ctr)) {
+		uint64_t *p = &w->rule_ctr[rule->id].c[c];
+
+		/* relaxed: single writer; the control lcore sums torn-free values */
+		__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + 1,
+				__ATOMIC_RELAXED);
+	}
+}
+
+/* Count the target svctable_pick() chose, in the rule version's run. */
+static inline void
+target_count(struct ssr_worker *w, const struct svctable_rule *rule,
+		const struct svctable_target *t)
+{
+	uint32_t e = (rule->user_flags >> SSR_RULE_RUN_SHIFT) + (uint32_t)(t - rule->targets);
+
+	if (likely(e < w->n_tgt_ctr)) {
+		/* relaxed: as rule_count() */
+		__atomic_store_n(&w->tgt_ctr[e],
+				__atomic_load_n(&w->tgt_ctr[e], __ATOMIC_RELAXED) + 1,
+				__ATOMIC_RELAXED);
+	}
+}
+
 /* Map a lib/sal edit verdict to our drop reasons; true when accepted. */
 static bool
 edit_ok(struct ssr_worker *w, struct rte_mbuf *m, enum sal_drop_reason r)
@@ -124,9 +153,11 @@ gateway_new(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 					rte_be_to_cpu_32(ssr_sal_client_ip(frame, sp)),
 					rte_be_to_cpu_32(sp->src_flowid)));
 		if (unlikely(t == NULL)) {
+			rule_count(w, rule, SSR_RCNT_DROPPED);
 			drop(w, m, SSR_DROP_SAL_NO_TARGET);
 			return;
 		}
+		target_count(w, rule, t);
 		target = t->ip;
 		ret = flowtable_insert(r->ft, w->idx, &key, target, now, &rfid);
 		if (ret == -ENOSPC) {
@@ -153,6 +184,7 @@ gateway_new(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 	sal_edit_set_flowids(frame, sp,
 			rte_cpu_to_be_32(rfid | FLOWTABLE_RFID_INSTANCE_SIDE), 0);
 	ssr_count(&w->stats, SSR_CNT_SAL_GATEWAY, 1);
+	rule_count(w, rule, SSR_RCNT_FORWARDED);
 	ssr_worker_output(w, m, target);
 }
 
@@ -295,12 +327,15 @@ resolve(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 			rte_be_to_cpu_32(sp->src_flowid));
 	t = svctable_pick(rule, h);
 	if (unlikely(t == NULL)) {
+		rule_count(w, rule, SSR_RCNT_DROPPED);
 		drop(w, m, SSR_DROP_SAL_NO_TARGET);
 		return;
 	}
+	target_count(w, rule, t);
 	if (!forward_edit(w, m, sp, t->ip, 0))
 		return;
 	ssr_count(&w->stats, SSR_CNT_SAL_RESOLVED, 1);
+	rule_count(w, rule, SSR_RCNT_FORWARDED);
 	ssr_worker_output(w, m, t->ip);
 }
 
@@ -312,6 +347,7 @@ act(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 		drop(w, m, SSR_DROP_SAL_NO_SERVICE);
 		return;
 	}
+	rule_count(w, rule, SSR_RCNT_MATCHED);
 	switch (rule->action) {
 	case SVCTABLE_ACTION_FORWARD:
 		if (rule->user_flags & SSR_RULE_F_GATEWAY)
@@ -322,15 +358,60 @@ act(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 	case SVCTABLE_ACTION_DELAY:
 		ssr_tag_set(m, SSR_TAG_DELAY, rule->id);
 		ssr_count(&w->stats, SSR_CNT_SAL_DELAYED, 1);
+		rule_count(w, rule, SSR_RCNT_DELAYED);
 		ssr_worker_to_control(w, m);
 		return;
 	case SVCTABLE_ACTION_LOCAL:
+		rule_count(w, rule, SSR_RCNT_LOCAL);
 		ssr_local_request(w, m, sp);
 		return;
 	default:
+		rule_count(w, rule, SSR_RCNT_DROPPED);
 		drop(w, m, SSR_DROP_SAL_RULE_DROP);
 		return;
 	}
+}
+
+/* An in-band registration datagram (to the router's control serviceID):
+ * from an allowed host it goes to the control lcore, else it is dropped. */
+static void
+registration(struct ssr_worker *w, struct rte_mbuf *m, const uint8_t *frame,
+		const struct sal_pkt *sp)
+{
+	const struct ssr_router *r = w->r;
+	rte_be32_t host = ssr_sal_client_ip(frame, sp);
+	unsigned int i;
+
+	for (i = 0; i < r->n_reg_allow; i++)
+		if ((host & r->reg_allow[i][1]) == r->reg_allow[i][0])
+			break;
+	if (i == r->n_reg_allow) {
+		drop(w, m, SSR_DROP_SAL_REG_DENIED);
+		return;
+	}
+	ssr_tag_set(m, SSR_TAG_REGISTER, 0);
+	ssr_worker_to_control(w, m);
+}
+
+static inline bool
+is_registration(const struct ssr_router *r, const uint8_t *frame,
+		const struct sal_pkt *sp)
+{
+	return r->reg_enabled && sp->ctrl_off == 0 &&
+		memcmp(sal_pkt_service_id(frame, sp, 0), &r->reg_sid,
+				sizeof(r->reg_sid)) == 0;
+}
+
+/* A SYN-ACK to a health-probe flowID while probes are out. */
+static inline bool
+is_probe_answer(const struct ssr_router *r, const struct sal_pkt *sp)
+{
+	return unlikely((rte_be_to_cpu_32(sp->dst_flowid) & SSR_PROBE_FLOWID_MASK) ==
+			SSR_PROBE_FLOWID_TAG) &&
+		(sp->ctrl_flags & (SAL_CTRL_SYN | SAL_CTRL_ACK)) ==
+			(SAL_CTRL_SYN | SAL_CTRL_ACK) &&
+		/* relaxed: a switch the control lcore flips; no data rides on it */
+		__atomic_load_n(&r->probes_on, __ATOMIC_RELAXED) != 0;
 }
 
 void
@@ -369,9 +450,18 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 		}
 		if (p->dst_flowid == 0 && p->n_service != 0 &&
 				(sal_pkt_is_syn(p) || p->ctrl_off == 0)) {
+			if (unlikely(is_registration(r, frames[i], p))) {
+				registration(w, pkts[i], frames[i], p);
+				continue;
+			}
 			keys[n_req] = (const struct svctable_key *)(const void *)
 				sal_pkt_service_id(frames[i], p, 0);
 			req[n_req++] = i;
+			continue;
+		}
+		if (p->dst_flowid != 0 && is_probe_answer(r, p)) {
+			ssr_tag_set(pkts[i], SSR_TAG_PROBE, 0);
+			ssr_worker_to_control(w, pkts[i]);
 			continue;
 		}
 		if (p->dst_flowid != 0 && ssr_local_owner(p->dst_flowid) == w->idx &&

@@ -23,14 +23,12 @@
 
 #include <rte_mbuf.h>
 
+#include "services.h"
 #include "worker.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/** svctable rule user_flags: the forward rule is in gateway mode. */
-#define SSR_RULE_F_GATEWAY 1u
 
 /**
  * Run the SAL stage over @p n packets (n <= SSR_BURST), each an IPv4 frame

@@ -56,7 +56,10 @@ extern "C" {
 	_(SAL_RST_LIMITED, "SAL RSTs not sent: over the rate limit") \
 	_(SAL_LOCAL, "SAL packets handled by the local endpoint") \
 	_(SAL_DELAYED, "SAL connection requests held by a delay rule") \
-	_(SAL_DELAY_RELEASED, "held SAL requests released by a new rule")
+	_(SAL_DELAY_RELEASED, "held SAL requests released by a new rule") \
+	_(SAL_REGISTRATIONS, "in-band registration messages handled") \
+	_(HEALTH_PROBES, "health-check SYNs sent to targets") \
+	_(HEALTH_ANSWERS, "health-check SYN-ACKs received in time")
 
 /** Drop reasons: name, description. */
 #define SSR_DROP_REASONS(_) \
@@ -98,7 +101,10 @@ extern "C" {
 	_(SAL_DELAY_FULL, "delay queue full") \
 	_(SAL_DELAY_TIMEOUT, "delayed request timed out") \
 	_(SAL_LOCAL_UNSUPPORTED, "datagram for a local rule (flows only)") \
-	_(SAL_LOCAL_REJECTED, "local flow: the SAL endpoint refused the packet")
+	_(SAL_LOCAL_REJECTED, "local flow: the SAL endpoint refused the packet") \
+	_(SAL_REG_DENIED, "registration from a host outside registration.allow") \
+	_(SAL_REG_MALFORMED, "malformed in-band registration message") \
+	_(SAL_PROBE_STRAY, "SYN-ACK to a health-probe flowID of no probe")
 
 #define SSR_CNT_ENUM(name, desc) SSR_CNT_##name,
 enum ssr_counter {

@@ -14,9 +14,11 @@
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 
+#include "flowtable.h"
 #include "local.h"
 #include "neigh.h"
 #include "sal_path.h"
+#include "services.h"
 #include "worker.h"
 
 /* What stage 1 decided for a packet. */
@@ -76,6 +78,27 @@ ssr_worker_create(struct ssr_router *r, unsigned int idx, unsigned int lcore)
 	w->inbox = rte_ring_create(name, SSR_INBOX_SIZE, socket, RING_F_SC_DEQ);
 	if (w->inbox == NULL)
 		goto fail;
+	snprintf(name, sizeof(name), "ssr_cmd_%u", idx);
+	w->cmd = rte_ring_create(name, SSR_CMD_RING_SIZE, socket,
+			RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (w->cmd == NULL)
+		goto fail;
+	if (r->n_rule_slots != 0) {
+		w->rule_ctr = rte_zmalloc_socket("ssr_rule_ctr",
+				(size_t)r->n_rule_slots * sizeof(*w->rule_ctr),
+				RTE_CACHE_LINE_SIZE, socket);
+		if (w->rule_ctr == NULL)
+			goto fail;
+		w->n_rule_ctr = r->n_rule_slots;
+	}
+	if (r->n_tgt_ctr != 0) {
+		w->tgt_ctr = rte_zmalloc_socket("ssr_tgt_ctr",
+				(size_t)r->n_tgt_ctr * sizeof(*w->tgt_ctr),
+				RTE_CACHE_LINE_SIZE, socket);
+		if (w->tgt_ctr == NULL)
+			goto fail;
+		w->n_tgt_ctr = r->n_tgt_ctr;
+	}
 	w->local = ssr_local_create(socket);
 	if (w->local == NULL)
 		goto fail;
@@ -97,6 +120,9 @@ ssr_worker_free(struct ssr_worker *w)
 		return;
 	ssr_local_free(w->local);
 	rte_ring_free(w->inbox);
+	rte_ring_free(w->cmd);
+	rte_free(w->rule_ctr);
+	rte_free(w->tgt_ctr);
 	for (i = 0; i < SSR_CFG_MAX_PORTS; i++)
 		rte_free(w->txb[i]);
 	rte_free(w);
@@ -168,12 +194,22 @@ is_bcast_or_mcast(const struct ssr_router *r, rte_be32_t a)
 	return false;
 }
 
+/* A source no host can have: 0/8's zero address, multicast, class E,
+ * loopback, a router address, or a connected subnet's directed broadcast
+ * (RFC 1812 5.3.7). */
 static bool
 is_martian_src(const struct ssr_router *r, rte_be32_t a)
 {
 	uint32_t h = rte_be_to_cpu_32(a);
+	unsigned int i;
 
-	return h == 0 || (h >> 28) >= 0xe || (h >> 24) == 127 || is_router_addr(r, a);
+	if (h == 0 || (h >> 28) >= 0xe || (h >> 24) == 127 || is_router_addr(r, a))
+		return true;
+	for (i = 0; i < r->n_ports; i++)
+		if (r->port[i].bcast == a && r->port[i].mask != RTE_BE32(0xffffffff) &&
+				r->port[i].mask != RTE_BE32(0xfffffffe))
+			return true;
+	return false;
 }
 
 /* Stage 1: L2 and IPv4 checks. Sets *reason for SSR_C_DROP. */
@@ -455,6 +491,11 @@ drain_inbox(struct ssr_worker *w)
 			again[n_again++] = m;
 			continue;
 		}
+		if (m->hash.fdir.hi == SSR_TAG_ROUTE) {
+			/* built by the control lcore: it has no TX queue of its own */
+			ssr_worker_output(w, m, m->hash.fdir.lo);
+			continue;
+		}
 		if (unlikely(pidx >= w->r->n_ports || w->txq[pidx] < 0)) {
 			/* cannot happen: senders pick the owner of a queue */
 			ssr_drop(&w->stats, SSR_DROP_HANDOFF_FULL, 1);
@@ -465,6 +506,98 @@ drain_inbox(struct ssr_worker *w)
 	}
 	if (n_again != 0)
 		ssr_sal_burst(w, again, n_again);
+}
+
+/* Run the mailbox command, as the flow's owner. */
+static int32_t
+mbox_run(struct ssr_worker *w, uint32_t op, uint32_t arg)
+{
+	switch (op) {
+	case SSR_MBOX_FLOW_DELETE:
+		return w->r->ft != NULL ? flowtable_delete(w->r->ft, w->idx, arg) : -ENOENT;
+	default:
+		return -ENOTSUP;
+	}
+}
+
+static void
+take_mbox(struct ssr_worker *w)
+{
+	struct ssr_mailbox *mb = &w->mbox;
+	uint32_t expect = SSR_MBOX_POSTED;
+
+	/* acquire: op and arg were written before the control lcore's release
+	 * store of POSTED; the CAS decides between us and its withdrawal */
+	if (!__atomic_compare_exchange_n(&mb->state, &expect, SSR_MBOX_TAKEN, false,
+				__ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	mb->result = mbox_run(w, mb->op, mb->arg);
+	/* release: the result is written before the control lcore sees DONE */
+	__atomic_store_n(&mb->state, SSR_MBOX_DONE, __ATOMIC_RELEASE);
+}
+
+static void
+take_commands(struct ssr_worker *w)
+{
+	void *cmds[SSR_CMD_BUDGET];
+	unsigned int n, i;
+
+	n = rte_ring_sc_dequeue_burst(w->cmd, cmds, SSR_CMD_BUDGET, NULL);
+	for (i = 0; i < n; i++)
+		/* a flow may have ended since: ENOENT is fine */
+		flowtable_delete(w->r->ft, w->idx, (uint32_t)(uintptr_t)cmds[i]);
+}
+
+int
+ssr_worker_post_delete(struct ssr_worker *w, uint32_t rfid)
+{
+	if (w->r->ft == NULL)
+		return 0;
+	return rte_ring_sp_enqueue(w->cmd, (void *)(uintptr_t)rfid) == 0 ? 0 : -ENOBUFS;
+}
+
+int
+ssr_worker_call(struct ssr_worker *w, enum ssr_mbox_op op, uint32_t arg,
+		unsigned int timeout_us, int32_t *result)
+{
+	struct ssr_mailbox *mb = &w->mbox;
+	uint64_t deadline;
+	uint32_t st;
+
+	if (w->lcore == rte_lcore_id()) {
+		/* one lcore: the worker loop is not running while we are */
+		*result = mbox_run(w, op, arg);
+		return 0;
+	}
+	/* relaxed: only this lcore moves the box out of DONE or IDLE */
+	if (__atomic_load_n(&mb->state, __ATOMIC_RELAXED) != SSR_MBOX_IDLE)
+		return -EBUSY;
+	mb->op = op;
+	mb->arg = arg;
+	/* release: op and arg are visible before the worker sees POSTED */
+	__atomic_store_n(&mb->state, SSR_MBOX_POSTED, __ATOMIC_RELEASE);
+	deadline = rte_rdtsc() + rte_get_tsc_hz() / 1000000 * timeout_us;
+	for (;;) {
+		/* acquire: pairs with the worker's release of DONE (result) */
+		st = __atomic_load_n(&mb->state, __ATOMIC_ACQUIRE);
+		if (st == SSR_MBOX_DONE)
+			break;
+		if (st == SSR_MBOX_POSTED && rte_rdtsc() > deadline) {
+			uint32_t expect = SSR_MBOX_POSTED;
+
+			/* relaxed: withdrawing publishes nothing */
+			if (__atomic_compare_exchange_n(&mb->state, &expect,
+						SSR_MBOX_IDLE, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+				return -ETIMEDOUT;
+			continue; /* the worker took it just now: wait for DONE */
+		}
+		rte_pause();
+	}
+	*result = mb->result;
+	/* relaxed: the worker never touches an IDLE box */
+	__atomic_store_n(&mb->state, SSR_MBOX_IDLE, __ATOMIC_RELAXED);
+	return 0;
 }
 
 unsigned int
@@ -485,6 +618,11 @@ ssr_worker_poll(struct ssr_worker *w)
 		total += n;
 	}
 	drain_inbox(w);
+	/* relaxed: a hint; take_mbox() re-checks with an acquiring CAS */
+	if (unlikely(__atomic_load_n(&w->mbox.state, __ATOMIC_RELAXED) == SSR_MBOX_POSTED))
+		take_mbox(w);
+	if (unlikely(!rte_ring_empty(w->cmd)))
+		take_commands(w);
 	now = rte_rdtsc();
 	if (total == 0 || now - w->last_drain > w->r->drain_tsc) {
 		flush_all(w);

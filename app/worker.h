@@ -35,10 +35,41 @@ extern "C" {
 enum ssr_tag {
 	SSR_TAG_ARP = 1,  /**< to control: ARP received on port m->port */
 	SSR_TAG_MISS,     /**< to control: next hop fdir.lo unresolved, out m->port */
-	SSR_TAG_DELAY,    /**< to control: held by delay rule fdir.lo */
+	SSR_TAG_DELAY,    /**< to control: held by delay rule fdir.lo (its slot) */
 	SSR_TAG_TX,       /**< to a worker: send out of port m->port */
 	SSR_TAG_REINJECT, /**< to a worker: run the SAL stage again (released) */
+	SSR_TAG_ROUTE,    /**< to a worker: an IPv4 frame the control lcore
+			   *   built; route it to fdir.lo (network order) */
+	SSR_TAG_PROBE,    /**< to control: a SYN-ACK to a health-probe flowID */
+	SSR_TAG_REGISTER, /**< to control: an in-band registration datagram */
 };
+
+/** States of a struct ssr_mailbox. */
+enum ssr_mbox_state {
+	SSR_MBOX_IDLE,   /**< free: the control lcore may post */
+	SSR_MBOX_POSTED, /**< a command waits; the control lcore may cancel */
+	SSR_MBOX_TAKEN,  /**< the worker is running it */
+	SSR_MBOX_DONE,   /**< result is valid; the control lcore sets IDLE */
+};
+
+/** Commands the control lcore hands a worker and waits for. */
+enum ssr_mbox_op {
+	SSR_MBOX_FLOW_DELETE = 1, /**< flowtable_delete(arg), as its owner */
+};
+
+/**
+ * One command from the control lcore to a worker, answered. The state word
+ * moves IDLE -> POSTED (control) -> TAKEN -> DONE (worker) -> IDLE
+ * (control), or POSTED -> IDLE when the control lcore gives up before the
+ * worker took it (compare-and-swap on both sides decides who wins), so a
+ * command that timed out never runs later.
+ */
+struct ssr_mailbox {
+	uint32_t state;  /**< enum ssr_mbox_state; atomics only */
+	uint32_t op;     /**< enum ssr_mbox_op; written before POSTED */
+	uint32_t arg;
+	int32_t result;  /**< 0 or -errno; written before DONE */
+} __rte_cache_aligned;
 
 /** Tag @p m for a hand-off. */
 static inline void
@@ -50,6 +81,7 @@ ssr_tag_set(struct rte_mbuf *m, enum ssr_tag tag, uint32_t val)
 
 /** An RX queue a worker polls. */
 struct ssr_local;
+struct ssr_rule_ctr;
 
 struct ssr_rxq {
 	uint16_t port_id;
@@ -72,6 +104,14 @@ struct ssr_worker {
 	unsigned int qs_id;               /**< [I] QSBR thread id */
 	struct ssr_local *local;          /**< [W] flows the router terminates */
 	uint64_t rst_next;                /**< [W] RST rate limit: next free slot */
+	struct ssr_rule_ctr *rule_ctr;    /**< [W] per rule slot (services.h) */
+	uint32_t n_rule_ctr;              /**< [I] entries in rule_ctr */
+	uint32_t n_tgt_ctr;               /**< [I] entries in tgt_ctr */
+	uint64_t *tgt_ctr;                /**< [W] per target-counter entry */
+	struct rte_ring *cmd;             /**< control -> worker: flows to delete
+					   *   (SP/SC, flowIDs as pointers) */
+	struct ssr_mailbox mbox;          /**< control -> worker: one command
+					   *   waited for (flows.delete) */
 	struct ssr_stats stats;           /**< [W] */
 } __rte_cache_aligned;
 
@@ -126,6 +166,35 @@ ssr_worker_output(struct ssr_worker *w, struct rte_mbuf *m, rte_be32_t dst);
 /** Hand @p m to the control lcore (tagged by the caller); counted. */
 void
 ssr_worker_to_control(struct ssr_worker *w, struct rte_mbuf *m);
+
+/** Slots of each worker's command ring (flows to delete). */
+#define SSR_CMD_RING_SIZE 4096
+/** Commands a worker takes from its ring per loop at most. */
+#define SSR_CMD_BUDGET 64
+
+/**
+ * Ask worker @p w to delete gateway flow @p rfid, which it owns, without
+ * waiting (flowtable_delete() is the owner's alone). Control lcore.
+ *
+ * @return 0, or -ENOBUFS when the worker's command ring is full (try
+ *   again on a later pass).
+ */
+int
+ssr_worker_post_delete(struct ssr_worker *w, uint32_t rfid);
+
+/**
+ * Run command @p op on worker @p w and wait up to @p timeout_us for its
+ * result. When @p w runs on the calling lcore (one lcore: the worker loop
+ * and the control duties share it) the command runs at once. A command the
+ * worker did not take in time is withdrawn: it never runs later. Control
+ * lcore only.
+ *
+ * @return 0 with *result the command's, -EBUSY (another command is
+ *   pending), -ETIMEDOUT (withdrawn, nothing done).
+ */
+int
+ssr_worker_call(struct ssr_worker *w, enum ssr_mbox_op op, uint32_t arg,
+		unsigned int timeout_us, int32_t *result);
 
 /**
  * After the worker's lcore has returned: move everything left in its inbox
