@@ -97,6 +97,8 @@ help(void)
 "  rules [PREFIX]                      list rules with their counters\n"
 "  rule add PREFIX --action ACTION [--mode MODE] [--target T]...\n"
 "           [--delay-queue N] [--delay-timeout MS]\n"
+"           [--health] [--health-interval MS] [--health-timeout MS]\n"
+"           [--health-fall N] [--health-rise N] [--health-on-down keep|reset]\n"
 "                                      T is ADDR[:w=WEIGHT][:p=PRIORITY]\n"
 "  rule replace PREFIX ...             as add; creates or replaces\n"
 "  rule del PREFIX\n"
@@ -789,8 +791,15 @@ targets_cell(const json_t *rule)
 				json_string_value(json_object_get(t, "address")),
 				(long long)json_integer_value(json_object_get(t, "weight")),
 				(long long)json_integer_value(json_object_get(t, "priority")));
+		const json_t *health = json_object_get(t, "health");
+		const json_t *origin = json_object_get(t, "origin");
+
 		if (lease != NULL)
 			fprintf(f, " lease=%llds", (long long)json_integer_value(lease));
+		if (origin != NULL && lease == NULL)
+			fprintf(f, " %s", json_string_value(origin));
+		if (health != NULL)
+			fprintf(f, " %s", json_string_value(health));
 	}
 	if (d == NULL && json_array_size(ts) == 0)
 		fputc('-', f);
@@ -1330,6 +1339,35 @@ build(const char *cmd, struct args *a, void (**out)(const json_t *))
 				if (t != NULL)
 					set(d, "timeout_ms", num_arg("--delay-timeout", t));
 			}
+		}
+		{
+			/* health checks: --health turns them on with the defaults,
+			 * any --health-* option with its value */
+			static const char *const hopt[][2] = {
+				{ "--health-interval", "interval_ms" },
+				{ "--health-timeout", "timeout_ms" },
+				{ "--health-fall", "fall" },
+				{ "--health-rise", "rise" },
+			};
+			json_t *h = NULL;
+			unsigned int k;
+
+			if (take_flag(a, "--health"))
+				h = json_object();
+			for (k = 0; k < sizeof(hopt) / sizeof(hopt[0]); k++) {
+				if ((v = take_opt(a, hopt[k][0])) == NULL)
+					continue;
+				if (h == NULL)
+					h = json_object();
+				set(h, hopt[k][1], num_arg(hopt[k][0], v));
+			}
+			if ((v = take_opt(a, "--health-on-down")) != NULL) {
+				if (h == NULL)
+					h = json_object();
+				set(h, "on_down", json_string(v));
+			}
+			if (h != NULL)
+				set(req, "health", h);
 		}
 		return req;
 	} else if (strcmp(cmd, "target") == 0) {

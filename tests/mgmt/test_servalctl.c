@@ -213,6 +213,30 @@ test_rule_commands(void **state)
 	assert_int_equal(fx->f.rules[i].delay_queue, 8);
 	assert_int_equal(fx->f.rules[i].delay_timeout_ms, 250);
 
+	/* health checks: --health alone takes the defaults, options set values */
+	assert_int_equal(run(fx, "rule", "add", "4003/16", "--action", "forward",
+				"--target", "192.0.2.20", "--health-interval", "200",
+				"--health-timeout", "50", "--health-fall", "2",
+				"--health-rise", "4", "--health-on-down", "reset"), 0);
+	i = fake_find(&fx->f, "4003/16");
+	assert_true(i >= 0);
+	assert_true(fx->f.rules[i].health.enabled);
+	assert_int_equal(fx->f.rules[i].health.interval_ms, 200);
+	assert_int_equal(fx->f.rules[i].health.timeout_ms, 50);
+	assert_int_equal(fx->f.rules[i].health.fall, 2);
+	assert_int_equal(fx->f.rules[i].health.rise, 4);
+	assert_int_equal(fx->f.rules[i].health.on_down, SSR_HEALTH_RESET);
+	assert_int_equal(run(fx, "rule", "replace", "4003/16", "--action", "forward",
+				"--target", "192.0.2.20", "--health"), 0);
+	i = fake_find(&fx->f, "4003/16");
+	assert_true(fx->f.rules[i].health.enabled);
+	assert_int_equal(fx->f.rules[i].health.interval_ms,
+			SSR_CFG_HEALTH_DEFAULT_INTERVAL_MS);
+	assert_int_equal(run(fx, "rule", "replace", "4003/16", "--action", "forward",
+				"--target", "192.0.2.20", "--health-on-down", "bounce"), 1);
+	has(fx->err, "health.on_down: 'bounce' is not one of: keep, reset");
+	assert_int_equal(run(fx, "rule", "del", "4003/16"), 0);
+
 	/* the table */
 	assert_int_equal(run(fx, "rules"), 0);
 	has(fx->out, "PREFIX   ACTION   MODE     TARGETS");
