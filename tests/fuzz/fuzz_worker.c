@@ -11,7 +11,8 @@
  * hand-off, the local endpoint, RST replies). State (gateway and local
  * flows, the RST rate limit) carries over from input to input, as in a
  * router. The control lcore is not run: what a worker hands to it (ARP,
- * neighbour misses, delayed requests) is taken off its ring and freed here.
+ * neighbour misses, delayed requests, in-band registrations) is taken off
+ * its ring and freed here.
  *
  * The frame sits in a malloc'ed buffer of exactly the headroom plus its
  * length, attached to the mbuf as an external buffer, so ASan sees a read
@@ -51,6 +52,7 @@
 #include "flowtable.h"
 #include "neigh.h"
 #include "ports.h"
+#include "registry.h"
 #include "router.h"
 #include "sal_parse.h"
 #include "services.h"
@@ -83,7 +85,8 @@ static const char cfg_text[] =
 	"      targets: [{ address: 192.0.2.11 }] }\n"
 	"  - { prefix: \"0000ff/24\", action: delay, delay: { queue: 4, timeout_ms: 100 } }\n"
 	"  - { prefix: \"0000000e/32\", action: local }\n"
-	"  - { prefix: \"dead/16\", action: drop }\n";
+	"  - { prefix: \"dead/16\", action: drop }\n"
+	"registration: { allow: [192.0.2.0/25] }\n";
 
 #define RING_SIZE 1024
 /* Frames longer than an mbuf's data room arrive multi-segment on real
@@ -92,6 +95,7 @@ static const char cfg_text[] =
 
 static struct ssr_router router;
 static struct ssr_control ctl;
+static struct ssr_rules *rules;
 static struct ssr_worker *worker;
 static struct rte_ring *rx_ring, *tx_ring;
 static struct rte_mempool *pool;
@@ -227,8 +231,10 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	};
 	struct ssr_config_errors errs;
 	struct ssr_router *r = &router;
+	struct ssr_rules_txn *txn;
 	struct ssr_config *cfg;
-	char err[256];
+	struct ssr_err e;
+	unsigned int i;
 	int port;
 
 	(void)argc;
@@ -257,6 +263,22 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	check(sal_parse_conf_init(&r->sal_conf, cfg->sal_ip_protocol,
 		SAL_PARSE_F_NO_IP_CSUM) == 0, "parse conf");
 	check(sal_parse_conf_init(&out_conf, cfg->sal_ip_protocol, 0) == 0, "parse conf");
+	r->n_rule_slots = ssr_services_slots(cfg) + 1024;
+	r->n_tgt_ctr = r->n_rule_slots * SSR_TGT_CTR_PER_SLOT;
+	/* in-band registration, as main.c's setup_registration() */
+	r->reg_sid.b[0] = (SSR_REG_ROUTER_SID >> 24) & 0xff;
+	r->reg_sid.b[1] = (SSR_REG_ROUTER_SID >> 16) & 0xff;
+	r->reg_sid.b[2] = (SSR_REG_ROUTER_SID >> 8) & 0xff;
+	r->reg_sid.b[3] = SSR_REG_ROUTER_SID & 0xff;
+	for (i = 0; i < cfg->registration.n_allow; i++) {
+		const struct ssr_cfg_ipv4_prefix *a = &cfg->registration.allow[i];
+
+		r->reg_allow[i][0] = rte_cpu_to_be_32(a->addr);
+		r->reg_allow[i][1] = rte_cpu_to_be_32(a->len == 0 ? 0 :
+			UINT32_MAX << (32 - a->len));
+	}
+	r->n_reg_allow = cfg->registration.n_allow;
+	r->reg_enabled = cfg->registration.enabled;
 	r->neigh = ssr_neigh_create(0, cfg->arp.queue);
 	check(r->neigh != NULL, "neighbour table");
 	r->n_workers = 1;
@@ -287,8 +309,15 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		r->ft = flowtable_create(&fc);
 		check(r->ft != NULL && flowtable_rcu_attach(r->ft, r->qsv) == 0, "flows");
 	}
-	check(ssr_services_apply(r->svc, cfg, err, sizeof(err)) == 0, "rules");
+	/* the service rules, as main.c's load_rules() */
+	memset(&e, 0, sizeof(e));
+	rules = ssr_rules_create(r);
+	check(rules != NULL, "rule model");
+	txn = ssr_rules_begin(rules, "load");
+	check(txn != NULL && ssr_rules_replace_all(txn, cfg, &e) == 0 &&
+		ssr_rules_commit(txn, &e) == 0, "rules");
 	check(ssr_control_init(&ctl, r) == 0, "control (static neighbours)");
+	ctl.rules = rules;
 	rte_rcu_qsbr_thread_online(r->qsv, 0);
 	pool = r->port[0].pool;
 	pool_base = rte_mempool_in_use_count(pool);

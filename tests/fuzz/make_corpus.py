@@ -450,6 +450,15 @@ def worker_seeds():
          H_MAC + CLIENT_IP + R_MAC + R_IP),
         ("runt", R_MAC + H_MAC),
     ]
+    # in-band registration (docs/sal-wire.md): REGISTER and UNREGISTER of
+    # serviceID 00004001/32 to this host, from host 55555 to router 88888
+    for name, mtype in (("register", 0), ("unregister", 1)):
+        body = struct.pack("!BBHIBBBB4s", mtype, 0, 48, 7, 0, 0, 32, 0, CLIENT_IP) + \
+            bytes.fromhex("00004001".ljust(64, "0"))
+        udp = struct.pack("!HHHH", 0, 0, 8 + len(body), 0) + body
+        udp = udp[:6] + struct.pack("!H", l4_csum(CLIENT_IP, R_IP, 17, udp)) + udp[8:]
+        sal = sal_bytes(service("%08x" % 88888) + service("%08x" % 55555), proto=17)
+        items.append((name, frame(sal + udp)))
     # the upstream packets, addressed to this router
     for b, name in sal_parse_seeds().items():
         if not name.startswith(("upstream", "crafted", "vector")) or len(b) < 20 or \
