@@ -21,6 +21,8 @@ prints at exit):
   local      a half-open flow of the router's own endpoint (action local),
              then the attacks on it: wrong nonce, RSYN, wrong ackno, spoofed
              source, wrong peer flowID, and a SYN flood past its 1024 flows.
+  registration  in-band REGISTER / UNREGISTER (docs/sal-wire.md): allowed
+             and refused hosts, a forged SOURCE, malformed messages, replies.
   soak       one case per distinct drop path, each repeated more times than
              the mbuf pool holds, with a good request after each block: a
              path that leaks one mbuf per packet empties the pool, and the
@@ -39,7 +41,7 @@ import sys
 import tempfile
 
 try:
-    from scapy.all import IP, Ether, Raw, rdpcap
+    from scapy.all import IP, UDP, Ether, Raw, rdpcap
     from scapy.utils import checksum
 except ImportError:
     print("SKIP: /usr/bin/python3 has no scapy (apt-get install python3-scapy)")
@@ -60,8 +62,9 @@ INST = "192.0.2.11"       # the gateway-mode instance
 PEER = "192.0.2.99"       # transit destination
 CLIENT = "192.0.2.100"
 MOVED = "192.0.2.101"     # the client after a migration
+OUTSIDER = "192.0.2.200"  # on the link, outside registration.allow
 NB_MAC = {WEB: "02:00:00:00:00:10", INST: "02:00:00:00:00:11", PEER: "02:00:00:00:00:09",
-          CLIENT: HOST, MOVED: "02:00:00:00:01:01"}
+          CLIENT: HOST, MOVED: "02:00:00:00:01:01", OUTSIDER: "02:00:00:00:02:00"}
 WEB_SID, GW_SID, DELAY_SID, DROP_SID = "00015b38", "0000ab12", "0000ff01", "dead0001"
 ECHO_SID = "0000000e"     # a local rule: the router's own SAL echo endpoint
 
@@ -77,6 +80,7 @@ services:
   - { prefix: "0000ff/24", action: delay, delay: { queue: 4, timeout_ms: 100 } }
   - { prefix: "dead/16", action: drop }
   - { prefix: "0000000e/32", action: local }
+registration: { allow: [192.0.2.96/28] }
 """ % "\n".join('  - { ip: %s, mac: "%s" }' % kv for kv in sorted(NB_MAC.items()))
 
 # The pool serval-sr makes for one port and one lcore (app/ports.c sizing:
@@ -904,6 +908,63 @@ def run_local(binary, root, tmp):
     eq(len([p for p in sent if not is_rst(p)]), 2 + 1023, "local: SYN+ACKs sent")
 
 
+def reg_msg(mtype=0, sid_hex="00004001", bits=32, flags=0, addr="0.0.0.0", length=48, xid=7):
+    """An in-band registration message (docs/sal-wire.md): 8-byte header, body."""
+    return struct.pack("!BBHIBBBB4s", mtype, 0, length, xid, flags, 0, bits, 0,
+                       socket.inet_aton(addr)) + sid(sid_hex)
+
+
+def reg_frame(msg, src=CLIENT, extra=b"", l4="udp"):
+    """msg from the host's control serviceID (55555) to the router's (88888)."""
+    body = sal(svc("%08x" % 88888) + svc("%08x" % 55555) + extra, proto=17 if l4 == "udp"
+               else 6)
+    seg = udp(src, R, payload=msg) if l4 == "udp" else tcp(src, R, payload=msg)
+    return ip_frame(body + seg, src=src)
+
+
+def run_registration(binary, root, tmp):
+    """In-band registration (REGISTER / UNREGISTER over SAL): the allow list,
+    malformed messages, and the replies."""
+    OK, ERROR, NOENTRY, MALFORMED = 0, 1, 2, 3
+    seq = []
+
+    def step(frame, expect, reply_to=None, rv=None):
+        seq.append((frame, expect, reply_to, rv))
+        for f in filler():
+            seq.append((f, {}, None, None))
+
+    step(reg_frame(reg_msg(0, "00004001", 32)), {"sal_registrations": 1}, CLIENT, OK)
+    step(reg_frame(reg_msg(0, "00004001", 32)), {"sal_registrations": 1}, CLIENT, OK)
+    step(reg_frame(reg_msg(1, "00004002", 32)), {"sal_registrations": 1}, CLIENT, NOENTRY)
+    step(reg_frame(reg_msg(0, "00004003", 32), src=OUTSIDER), drop("sal_reg_denied"))
+    # the allow list is about who sends: a SOURCE naming an allowed host
+    # must not let an outsider in (the IP source is kept by SAL routers)
+    step(reg_frame(reg_msg(0, "00004004", 32), src=OUTSIDER, extra=source([MOVED, R])),
+         drop("sal_reg_denied"))
+    step(reg_frame(b"\x00\x00\x00"), drop("sal_reg_malformed"))
+    step(reg_frame(reg_msg(0, length=40)), drop("sal_reg_malformed"), CLIENT, MALFORMED)
+    step(reg_frame(reg_msg(200)), drop("sal_reg_malformed"), CLIENT, MALFORMED)
+    step(reg_frame(reg_msg(9)), {}, CLIENT, ERROR)
+    step(reg_frame(reg_msg(0), l4="tcp"), drop("sal_reg_malformed"))
+    step(reg_frame(reg_msg(0)[:20]), drop("sal_reg_malformed"), CLIENT, MALFORMED)
+    step(reg_frame(reg_msg(1, "00004001", 32)), {"sal_registrations": 1}, CLIENT, OK)
+    expect = {}
+    for _f, e, _t, _r in seq:
+        add_expect(expect, e)
+    run = Run(binary, tmp, "registration", [f for f, _e, _t, _r in seq])
+    c = run.check_common()
+    compare(c, expect, "registration")
+    replies = [p for p in run.out() if SAL in p and UDP in p]
+    wants = [(t, rv) for _f, _e, t, rv in seq if t is not None]
+    got = [(p[IP].dst, bytes(p[UDP].payload)[1]) for p in replies]
+    eq(got, wants, "registration: replies (destination, return value) in order")
+    for p in replies:
+        eq(p[SAL].service_ids()[:1], [sid("%08x" % 55555)],
+           "registration: reply to the host's control serviceID")
+        check(ip_ok(p) and sal_checksum_ok(p) and transport_checksum_ok(p),
+              "registration: reply checksums")
+
+
 def ip_ok(p):
     return checksum(bytes(p[IP])[:p[IP].ihl * 4]) == 0
 
@@ -919,7 +980,7 @@ def run_malformed_mt(binary, root, tmp):
 
 
 RUNS = {"malformed": run_malformed, "malformed-mt": run_malformed_mt, "gateway": run_gateway,
-        "local": run_local, "soak": run_soak}
+        "local": run_local, "registration": run_registration, "soak": run_soak}
 
 
 def main():
