@@ -489,7 +489,7 @@ leaves_fill(struct svc_build *b, const struct svc_rib_node *x, uint32_t inh)
 
 			if (e == NULL)
 				return -ENOMEM;
-			*e = svc_entry_make(svc_entry_child(*e), inh);
+			*e = svc_entry_with_leaf(*e, inh);
 		}
 	}
 	for (i = 0; i < 2; i++) {
@@ -539,7 +539,7 @@ svc_build_leaves(struct svc_build *b, const struct svctable_key *key,
 
 		if (e == NULL)
 			return -ENOMEM;
-		*e = svc_entry_make(svc_entry_child(*e), inh);
+		*e = svc_entry_with_leaf(*e, inh);
 		b->t->scratch_set[s] |= SVC_SCRATCH_LEAVES;
 	}
 	return leaves_fill(b, x, inh);
@@ -551,6 +551,7 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 	struct svctable *t = b->t;
 	struct svc_rib_node *x = t->rib.root, *y = NULL, *top = NULL;
 	uint32_t old_child, new_child = 0;
+	unsigned int fp_len = 0, fp = 0;
 	struct svc_node v;
 	uint64_t *e;
 	bool incl = false;
@@ -601,7 +602,15 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 		if (ret != 0)
 			return ret;
 	}
-	*e = svc_entry_make(new_child, svc_entry_leaf(*e));
+	if (new_child != 0) {
+		/* every prefix under top shares its bits [16, top->len): a
+		 * branching head's own bit is where they part */
+		fp_len = top->len - SVC_ROOT_BITS < SVC_ENTRY_FP_MAX ?
+			top->len - SVC_ROOT_BITS : SVC_ENTRY_FP_MAX;
+		if (fp_len != 0)
+			fp = svc_key_bits(&top->key, SVC_ROOT_BITS, fp_len);
+	}
+	*e = svc_entry_make(new_child, svc_entry_leaf(*e), fp_len, fp);
 	return 0;
 }
 
@@ -888,10 +897,14 @@ lookup_batch(const struct svctable *t, const struct svc_root *root,
 		/* acquire: the nodes below an entry were written before it */
 		uint64_t e = __atomic_load_n(&root->entry[s->w[0] >> 48],
 				__ATOMIC_ACQUIRE);
+		unsigned int fpl = svc_entry_fp_len(e);
 
 		s->sure = svc_entry_leaf(e) != 0 ? svc_entry_leaf(e) : dflt;
 		s->ncand = 0;
 		s->node = svc_entry_child(e);
+		/* key bits [16, 16 + fpl) against what every prefix below shares */
+		if (fpl != 0 && ((s->w[0] << SVC_ROOT_BITS) >> (64 - fpl)) != svc_entry_fp(e))
+			s->node = 0;
 		if (s->node != 0) {
 			rte_prefetch0(&t->nodes[s->node]);
 			act[na++] = (uint8_t)i;

@@ -24,6 +24,11 @@
 #include "svctable_priv.h"
 
 _Static_assert(sizeof(struct svctable_rule) == 64, "one rule per cache line");
+/* arena capacities (below) must fit the root entry's index fields */
+_Static_assert(8ull * SVCTABLE_MAX_RULES + 256 < (1ull << SVC_ENTRY_CHILD_BITS),
+		"node indexes fit a root entry");
+_Static_assert(2ull * SVCTABLE_MAX_RULES + 64 < (1ull << SVC_ENTRY_RULE_BITS),
+		"rule indexes fit a root entry");
 
 enum { OP_NONE, OP_ADD, OP_DEL };
 

@@ -55,7 +55,7 @@ struct rte_rcu_qsbr;
 /** Bits in a serviceID: the longest prefix. */
 #define SVCTABLE_KEY_BITS 256
 /** Largest svctable_conf::max_rules. */
-#define SVCTABLE_MAX_RULES (1u << 24)
+#define SVCTABLE_MAX_RULES (1u << 23)
 /** Most targets one rule may carry. */
 #define SVCTABLE_MAX_TARGETS 1024
 /**

@@ -73,11 +73,14 @@ struct svc_node {
 _Static_assert(sizeof(struct svc_node) == 32, "two trie nodes per cache line");
 
 /*
- * The root: the /0 rule and one entry per value of key bits [0, 16).
- * An entry packs the child node index (low 32 bits, 0 = none; the node sits
- * alone in a 1-node array) and the rule of the longest prefix of length
- * 1..16 covering the slot (high 32 bits, 0 = none), so one 64-bit load gives
- * a consistent pair.
+ * The root: the /0 rule and one entry per value of key bits [0, 16). An
+ * entry is one 64-bit word, so one load gives a consistent view:
+ *   bits  0..26  child node index (0 = none; it sits alone in a 1-node array)
+ *   bits 27..51  rule of the longest prefix of length 1..16 covering the slot
+ *   bits 52..55  fingerprint length, 0..8
+ *   bits 56..63  fingerprint: key bits [16, 16 + length) every prefix under
+ *                the child shares, so most keys that match nothing there are
+ *                turned away without loading the child
  */
 struct svc_root {
 	uint32_t default_rule; /* [R] the /0 rule, 0 = none */
@@ -85,22 +88,47 @@ struct svc_root {
 	uint64_t entry[SVC_ROOT_SLOTS]; /* [R] */
 };
 
+#define SVC_ENTRY_CHILD_BITS 27
+#define SVC_ENTRY_RULE_BITS 25
+#define SVC_ENTRY_FP_MAX 8
+
 static inline uint32_t
 svc_entry_child(uint64_t e)
 {
-	return (uint32_t)e;
+	return (uint32_t)(e & ((1u << SVC_ENTRY_CHILD_BITS) - 1));
 }
 
 static inline uint32_t
 svc_entry_leaf(uint64_t e)
 {
-	return (uint32_t)(e >> 32);
+	return (uint32_t)(e >> SVC_ENTRY_CHILD_BITS) & ((1u << SVC_ENTRY_RULE_BITS) - 1);
+}
+
+static inline unsigned int
+svc_entry_fp_len(uint64_t e)
+{
+	return (unsigned int)(e >> 52) & 0xf;
+}
+
+static inline unsigned int
+svc_entry_fp(uint64_t e)
+{
+	return (unsigned int)(e >> 56);
 }
 
 static inline uint64_t
-svc_entry_make(uint32_t child, uint32_t leaf)
+svc_entry_make(uint32_t child, uint32_t leaf, unsigned int fp_len, unsigned int fp)
 {
-	return (uint64_t)leaf << 32 | child;
+	return (uint64_t)child | (uint64_t)leaf << SVC_ENTRY_CHILD_BITS |
+		(uint64_t)fp_len << 52 | (uint64_t)fp << 56;
+}
+
+/* the same entry with another leaf rule */
+static inline uint64_t
+svc_entry_with_leaf(uint64_t e, uint32_t leaf)
+{
+	return svc_entry_make(svc_entry_child(e), leaf, svc_entry_fp_len(e),
+			svc_entry_fp(e));
 }
 
 /* ---- arenas (svc_mem.c) ---- */
