@@ -12,10 +12,12 @@
  * (88888), carrying an 8-byte message header (type, return value, total
  * length in network order, transaction id) and a 40-byte body (flags, pad,
  * prefix bits with 0 meaning 256, service flags, IPv4 address, serviceID).
- * The worker's SAL stage recognises the router's control serviceID, drops
- * datagrams from hosts outside `registration.allow` (counted
- * sal_reg_denied) and hands the rest to the control lcore, where this module
- * turns them into rule-model changes:
+ * The worker's SAL stage recognises such a datagram (no CONTROL, two
+ * SERVICE extensions, the first the router's control serviceID; a datagram
+ * with one SERVICE extension is an ordinary request), drops it when its IP
+ * source, or the first SOURCE address if it carries one, lies outside
+ * `registration.allow` (counted sal_reg_denied), and hands the rest to the
+ * control lcore, where this module turns them into rule-model changes:
  *
  * - REGISTER (type 0): the host (SOURCE[0], else the IP source) becomes a
  *   target (weight 1, priority 0, no lease) of the forward rule of

@@ -372,20 +372,32 @@ act(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 	}
 }
 
-/* An in-band registration datagram (to the router's control serviceID):
- * from an allowed host it goes to the control lcore, else it is dropped. */
+static bool
+reg_allowed(const struct ssr_router *r, rte_be32_t a)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->n_reg_allow; i++)
+		if ((a & r->reg_allow[i][1]) == r->reg_allow[i][0])
+			return true;
+	return false;
+}
+
+/*
+ * An in-band registration datagram (to the router's control serviceID):
+ * from an allowed host it goes to the control lcore, else it is dropped.
+ * The IP source is who sent it (SAL routers keep it), so it is what the
+ * allow list judges; a SOURCE extension, which anyone can write, must name
+ * an allowed host too, as its first address becomes the target.
+ */
 static void
 registration(struct ssr_worker *w, struct rte_mbuf *m, const uint8_t *frame,
 		const struct sal_pkt *sp)
 {
 	const struct ssr_router *r = w->r;
-	rte_be32_t host = ssr_sal_client_ip(frame, sp);
-	unsigned int i;
 
-	for (i = 0; i < r->n_reg_allow; i++)
-		if ((host & r->reg_allow[i][1]) == r->reg_allow[i][0])
-			break;
-	if (i == r->n_reg_allow) {
+	if (!reg_allowed(r, sal_pkt_ip_src(frame, sp)) ||
+			(sp->n_source != 0 && !reg_allowed(r, sal_pkt_source_addr(frame, sp, 0)))) {
 		drop(w, m, SSR_DROP_SAL_REG_DENIED);
 		return;
 	}
@@ -393,11 +405,13 @@ registration(struct ssr_worker *w, struct rte_mbuf *m, const uint8_t *frame,
 	ssr_worker_to_control(w, m);
 }
 
+/* A datagram from a host's control serviceID to the router's: two SERVICE
+ * extensions, the first the router's (the transport is checked later). */
 static inline bool
 is_registration(const struct ssr_router *r, const uint8_t *frame,
 		const struct sal_pkt *sp)
 {
-	return r->reg_enabled && sp->ctrl_off == 0 &&
+	return r->reg_enabled && sp->ctrl_off == 0 && sp->n_service == 2 &&
 		memcmp(sal_pkt_service_id(frame, sp, 0), &r->reg_sid,
 				sizeof(r->reg_sid)) == 0;
 }

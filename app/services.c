@@ -1670,7 +1670,8 @@ emit_pending(struct ssr_rules_txn *txn)
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = SSR_EV_RULE;
 	ev.change = txn->change;
-	if (txn->n == 1 && !txn->replace_all) {
+	/* a batch names no single prefix, even when it touched one */
+	if (txn->n == 1 && !txn->replace_all && strcmp(txn->change, "batch") != 0) {
 		ev.has_prefix = true;
 		ev.prefix = txn->st[0].id;
 		ev.bits = txn->st[0].bits;
