@@ -1146,12 +1146,14 @@ def _update(rig, tmp):
     ev.ok("subscribe", events=["rule"])
     changes = 0
     errors = []
-    t_end = time.time() + 8
+    # at least 4 s of updates, and at least 3000 changes and 3 reloads
+    # (a sanitizer build is slower), 45 s at most
+    t_min, t_max = time.time() + 4, time.time() + 45
     other = os.path.join(tmp, "b.yaml")
     with open(other, "w") as f:
         f.write((UPDATE_A % ("192.0.2.11", "192.0.2.12")).replace("@SOCK@", r.sock))
     reloads = 0
-    while time.time() < t_end:
+    while time.time() < t_max and (time.time() < t_min or changes < 3000 or reloads < 3):
         # 50 changes pipelined: replaces, target moves, a batch
         reqs = []
         for k in range(50):
@@ -1164,7 +1166,7 @@ def _update(rig, tmp):
                      "targets": [{"address": "192.0.2.10"},
                                  {"address": ("192.0.2.11", "192.0.2.12")[(changes + k) % 2],
                                   "weight": 2}]}]})
-            elif k % 3 == 0:
+            elif k % 5 == 0:
                 reqs.append({"op": "target.set", "prefix": "7002/16", "address": "192.0.2.10",
                              "weight": 1 + (changes + k) % 5})
             else:

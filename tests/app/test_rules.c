@@ -523,7 +523,7 @@ test_health_and_flow_resets(void **state)
 	const struct svctable_rule *sr;
 	const struct ssr_rule *rl;
 	struct ssr_err e;
-	unsigned int i;
+	unsigned int i, slot;
 
 	assert_int_equal(load(fx,
 		"  - prefix: \"4001/16\"\n"
@@ -537,10 +537,11 @@ test_health_and_flow_resets(void **state)
 		"    targets: [{ address: 192.0.2.11 }]\n", &e), 0);
 	assert_true(ssr_rules_gateway_target(fx->m, IP(192, 0, 2, 10)));
 	rl = get(fx, "4001/16");
+	slot = rl->slot; /* a commit replaces the rule object: keep only its slot */
 	/* down: published with weight 0, an event, its flows reset */
 	fx->n_ev = 0;
 	txn = ssr_rules_begin(fx->m, "health");
-	assert_int_equal(ssr_rules_set_health(txn, rl->slot, IP(192, 0, 2, 10),
+	assert_int_equal(ssr_rules_set_health(txn, slot, IP(192, 0, 2, 10),
 				SSR_HEALTH_DOWN, &e), 0);
 	assert_int_equal(ssr_rules_commit(txn, &e), 0);
 	sr = lookup(fx, "4001aa");
@@ -556,7 +557,7 @@ test_health_and_flow_resets(void **state)
 	/* the configured weight is kept: up again restores it */
 	assert_int_equal(get(fx, "4001/16")->tg[0].t.weight, 1);
 	txn = ssr_rules_begin(fx->m, "health");
-	assert_int_equal(ssr_rules_set_health(txn, rl->slot, IP(192, 0, 2, 10),
+	assert_int_equal(ssr_rules_set_health(txn, slot, IP(192, 0, 2, 10),
 				SSR_HEALTH_UP, &e), 0);
 	assert_int_equal(ssr_rules_commit(txn, &e), 0);
 	assert_int_equal(lookup(fx, "4001aa")->n_active, 2);
