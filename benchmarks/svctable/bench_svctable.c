@@ -518,9 +518,16 @@ struct rsample {
 static void
 rsample(struct reader_arg *a, struct rsample *s)
 {
-	s->tsc = rte_rdtsc();
-	s->lookups = __atomic_load_n(&a->lookups, __ATOMIC_ACQUIRE);
-	s->cpu_ns = __atomic_load_n(&a->cpu_ns, __ATOMIC_RELAXED);
+	uint64_t again;
+
+	/* the reader stores cpu_ns, then lookups (release): re-read until
+	 * both belong to the same update, and only once there is one */
+	do {
+		s->tsc = rte_rdtsc();
+		s->lookups = __atomic_load_n(&a->lookups, __ATOMIC_ACQUIRE);
+		s->cpu_ns = __atomic_load_n(&a->cpu_ns, __ATOMIC_RELAXED);
+		again = __atomic_load_n(&a->lookups, __ATOMIC_ACQUIRE);
+	} while (s->lookups == 0 || again != s->lookups);
 }
 
 static void
