@@ -1055,8 +1055,10 @@ ssr_plane_poll(struct ssr_plane *p)
 	int n;
 
 	if (p->mgmt != NULL && now >= p->next_mgmt) {
-		p->next_mgmt = now + p->mgmt_period;
 		n = ssr_mgmt_poll(p->mgmt, 0);
+		/* busy: come back on the next pass (requests may be waiting past
+		 * the per-poll budget); idle: one epoll_wait a millisecond */
+		p->next_mgmt = n > 0 ? now : now + p->mgmt_period;
 		if (n > 0)
 			work += n;
 	}

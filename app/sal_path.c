@@ -120,13 +120,12 @@ facing_addr(const struct ssr_router *r, rte_be32_t dst)
  */
 static void
 gateway_new(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
-		const struct svctable_rule *rule)
+		const struct svctable_rule *rule, const struct svctable_target *t)
 {
 	struct ssr_router *r = w->r;
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	struct flowtable_syn_key key;
 	struct flowtable_result res;
-	const struct svctable_target *t;
 	uint32_t rfid, target, len = rte_pktmbuf_pkt_len(m);
 	uint64_t now = rte_rdtsc();
 	rte_be32_t src;
@@ -149,9 +148,6 @@ gateway_new(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 		}
 		target = res.target;
 	} else {
-		t = svctable_pick(rule, svctable_flow_hash(
-					rte_be_to_cpu_32(ssr_sal_client_ip(frame, sp)),
-					rte_be_to_cpu_32(sp->src_flowid)));
 		if (unlikely(t == NULL)) {
 			rule_count(w, rule, SSR_RCNT_DROPPED);
 			drop(w, m, SSR_DROP_SAL_NO_TARGET);
@@ -314,18 +310,12 @@ reinject_to(struct ssr_worker *w, struct rte_mbuf *m, unsigned int owner)
 	ssr_count(&w->stats, SSR_CNT_HANDOFF_OUT, 1);
 }
 
-/* A resolved request: rewrite toward the target and send it. */
+/* A resolved request: rewrite toward the target (picked for the burst)
+ * and send it. */
 static void
 resolve(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
-		const struct svctable_rule *rule)
+		const struct svctable_rule *rule, const struct svctable_target *t)
 {
-	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	const struct svctable_target *t;
-	uint64_t h;
-
-	h = svctable_flow_hash(rte_be_to_cpu_32(ssr_sal_client_ip(frame, sp)),
-			rte_be_to_cpu_32(sp->src_flowid));
-	t = svctable_pick(rule, h);
 	if (unlikely(t == NULL)) {
 		rule_count(w, rule, SSR_RCNT_DROPPED);
 		drop(w, m, SSR_DROP_SAL_NO_TARGET);
@@ -341,7 +331,7 @@ resolve(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 
 static void
 act(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
-		const struct svctable_rule *rule)
+		const struct svctable_rule *rule, const struct svctable_target *t)
 {
 	if (rule == NULL) {
 		drop(w, m, SSR_DROP_SAL_NO_SERVICE);
@@ -351,9 +341,9 @@ act(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 	switch (rule->action) {
 	case SVCTABLE_ACTION_FORWARD:
 		if (rule->user_flags & SSR_RULE_F_GATEWAY)
-			gateway_new(w, m, sp, rule);
+			gateway_new(w, m, sp, rule, t);
 		else
-			resolve(w, m, sp, rule);
+			resolve(w, m, sp, rule, t);
 		return;
 	case SVCTABLE_ACTION_DELAY:
 		ssr_tag_set(m, SSR_TAG_DELAY, rule->id);
@@ -438,6 +428,8 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 	struct sal_pkt sp[SSR_BURST];
 	const struct svctable_key *keys[SSR_BURST];
 	const struct svctable_rule *rules[SSR_BURST];
+	const struct svctable_target *picks[SSR_BURST];
+	uint64_t hashes[SSR_BURST];
 	struct flowtable_result fres[SSR_BURST];
 	uint32_t rfids[SSR_BURST], flen[SSR_BURST];
 	unsigned int req[SSR_BURST], flow[SSR_BURST];
@@ -513,11 +505,21 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 	if (n_req == 0)
 		return;
 	svctable_lookup_bulk(r->svc, keys, n_req, rules);
+	/* the consistent choice for the whole burst, its lut reads prefetched
+	 * (a rule version just published has a cold lut); keyed by client
+	 * address and client flowID, so a retransmitted SYN is not split */
 	for (i = 0; i < n_req; i++) {
-		if (i + SSR_PREFETCH_OFFSET < n_req && rules[i + SSR_PREFETCH_OFFSET] != NULL)
-			rte_prefetch0(rules[i + SSR_PREFETCH_OFFSET]);
-		act(w, pkts[req[i]], &sp[req[i]], rules[i]);
+		const uint8_t *f = frames[req[i]];
+
+		if (rules[i] != NULL)
+			rte_prefetch0(rules[i]);
+		hashes[i] = svctable_flow_hash(
+				rte_be_to_cpu_32(ssr_sal_client_ip(f, &sp[req[i]])),
+				rte_be_to_cpu_32(sp[req[i]].src_flowid));
 	}
+	svctable_pick_bulk(rules, hashes, n_req, picks);
+	for (i = 0; i < n_req; i++)
+		act(w, pkts[req[i]], &sp[req[i]], rules[i], picks[i]);
 }
 
 void
