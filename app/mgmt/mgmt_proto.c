@@ -71,6 +71,53 @@ strfmt(char *buf, size_t len, const char *fmt, ...)
 
 /* ---- errors ---- */
 
+/*
+ * Replace every byte that does not belong to a well-formed UTF-8 sequence
+ * with '?': messages quote the client's bytes (and jansson's parse errors
+ * cut a sequence in two), and a reply must still be valid JSON.
+ */
+static void
+utf8_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p != '\0') {
+		unsigned int len, i;
+		uint32_t cp;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			len = 2;
+			cp = *p & 0x1f;
+		} else if ((*p & 0xf0) == 0xe0) {
+			len = 3;
+			cp = *p & 0x0f;
+		} else if ((*p & 0xf8) == 0xf0) {
+			len = 4;
+			cp = *p & 0x07;
+		} else {
+			*p++ = '?';
+			continue;
+		}
+		for (i = 1; i < len; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		/* truncated, overlong, surrogate or beyond U+10FFFF: not UTF-8 */
+		if (i < len || (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+				(len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+				(cp >= 0xd800 && cp <= 0xdfff)) {
+			*p++ = '?';
+			continue;
+		}
+		p += len;
+	}
+}
+
 int
 ssr_mgmt_error_set(struct ssr_mgmt_error *e, int err, const char *field,
 		const char *fmt, ...)
@@ -93,6 +140,9 @@ ssr_mgmt_error_set(struct ssr_mgmt_error *e, int err, const char *field,
 		e->field[0] = '\0';
 		strfmt(e->message, sizeof(e->message), "%s", reason);
 	}
+	/* a cut at the buffer's end may split a sequence too */
+	utf8_clean(e->field);
+	utf8_clean(e->message);
 	return -err;
 }
 

@@ -574,6 +574,39 @@ static const struct bad bad_requests[] = {
 		"-4 is outside 0..65535" },
 };
 
+/* An error quoting broken UTF-8 (jansson cuts a sequence in its message)
+ * still makes a reply that is valid JSON. */
+static void
+test_error_messages_are_utf8(void **state)
+{
+	static const char line[] = "{\"id\":1,\"op\":\"rule.add\",\"prefix\":\"\\u0"
+		"\xd0\x99" "9/8\",\"action\":\"drop\"}";
+	struct ssr_mgmt_error e;
+	struct ssr_cmd c;
+	json_t *id = NULL, *reply;
+	char *txt;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(ssr_mgmt_request_parse(line, strlen(line), &id, &c, &e),
+			-EBADMSG);
+	reply = ssr_mgmt_reply_error(id, &e);
+	assert_non_null(reply);
+	txt = json_dumps(reply, JSON_COMPACT);
+	assert_non_null(txt);
+	assert_non_null(strstr(txt, "parse_error"));
+	free(txt);
+	json_decref(reply);
+	ssr_mgmt_error_clear(&e);
+	/* every kind of bad sequence becomes '?', good ones stay */
+	memset(&e, 0, sizeof(e));
+	ssr_mgmt_error_set(&e, EINVAL, "f\xff", "a\xc3\xa9" "b\xc3 \xe0\x80\x80 "
+			"\xed\xa0\x80 \xf4\x90\x80\x80 \xf0\x9f\x98\x80");
+	assert_string_equal(e.field, "f?");
+	assert_string_equal(e.message, "f?: a\xc3\xa9" "b? ??? ??? ???? \xf0\x9f\x98\x80");
+	ssr_mgmt_error_clear(&e);
+}
+
 static void
 test_bad_requests(void **state)
 {
@@ -894,6 +927,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_error_messages_are_utf8),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_rule_add_forward),
 		cmocka_unit_test(test_rule_add_other_actions),
