@@ -91,12 +91,43 @@ cfg_add_err(struct cfg_ctx *c, size_t line, size_t col, char *msg)
 	c->n_errs++;
 }
 
+/*
+ * A copy of @p s with control bytes written as C escapes (\n, \t, \xHH):
+ * values are quoted verbatim and may hold newlines (block scalars), but every
+ * message must stay one line for --check, the logs and a reload's reply.
+ * NULL when out of memory.
+ */
+static char *
+escape_controls(const char *s)
+{
+	const unsigned char *p;
+	char *out, *o;
+
+	out = malloc(strlen(s) * 4 + 1);
+	if (out == NULL)
+		return NULL;
+	for (p = (const unsigned char *)s, o = out; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p != 0x7f)
+			*o++ = (char)*p;
+		else if (*p == '\n')
+			o += sprintf(o, "\\n");
+		else if (*p == '\t')
+			o += sprintf(o, "\\t");
+		else if (*p == '\r')
+			o += sprintf(o, "\\r");
+		else
+			o += sprintf(o, "\\x%02x", *p);
+	}
+	*o = '\0';
+	return out;
+}
+
 static void __attribute__((format(printf, 4, 5)))
 cfg_fail_at(struct cfg_ctx *c, yaml_mark_t mark, const char *path,
 		const char *fmt, ...)
 {
 	char body[512];
-	char *msg;
+	char *msg, *line;
 	va_list ap;
 	int r;
 
@@ -113,7 +144,13 @@ cfg_fail_at(struct cfg_ctx *c, yaml_mark_t mark, const char *path,
 		c->oom = true;
 		return;
 	}
-	cfg_add_err(c, mark.line + 1, mark.column + 1, msg);
+	line = escape_controls(msg);
+	free(msg);
+	if (line == NULL) {
+		c->oom = true;
+		return;
+	}
+	cfg_add_err(c, mark.line + 1, mark.column + 1, line);
 }
 
 #define cfg_fail(c, node, path, ...) \
@@ -1238,13 +1275,12 @@ parse_services(struct cfg_ctx *c, yaml_node_t *n, struct ssr_config *cfg,
 	}
 }
 
-static const struct ssr_config *sort_cfg;
-
 static int
-cmp_service(const void *a, const void *b)
+cmp_service(const void *a, const void *b, void *arg)
 {
-	const struct ssr_cfg_service *s = &sort_cfg->services[*(const unsigned int *)a];
-	const struct ssr_cfg_service *t = &sort_cfg->services[*(const unsigned int *)b];
+	const struct ssr_config *cfg = arg;
+	const struct ssr_cfg_service *s = &cfg->services[*(const unsigned int *)a];
+	const struct ssr_cfg_service *t = &cfg->services[*(const unsigned int *)b];
 	int r;
 
 	if (s->prefix_bits != t->prefix_bits)
@@ -1271,11 +1307,9 @@ check_services(struct cfg_ctx *c, struct ssr_config *cfg,
 	}
 	for (i = 0; i < cfg->n_services; i++)
 		order[i] = i;
-	/* qsort has no context argument in C11; this module is not reentrant
-	 * only here, so keep the pointer local to the call. */
-	sort_cfg = cfg;
-	qsort(order, cfg->n_services, sizeof(*order), cmp_service);
-	sort_cfg = NULL;
+	/* qsort_r (glibc): the comparator gets the config, no global state, so
+	 * two loads (a reload beside a --check) may run at once */
+	qsort_r(order, cfg->n_services, sizeof(*order), cmp_service, cfg);
 	for (i = 1, first = 0; i < cfg->n_services; i++) {
 		struct ssr_cfg_service *a = &cfg->services[order[first]];
 		struct ssr_cfg_service *b = &cfg->services[order[i]];
@@ -1447,6 +1481,28 @@ syntax_error(struct cfg_ctx *c, const yaml_parser_t *p)
 				problem);
 }
 
+/*
+ * The walk reads scalars as C strings: a NUL from an escape ("\0", "\x00",
+ * "\u0000") would silently cut a value ("192.0.2.1/24\0junk"). Refuse every
+ * such scalar first; the walk would only report on the cut values.
+ */
+static bool
+refuse_nul_scalars(struct cfg_ctx *c, yaml_document_t *doc)
+{
+	yaml_node_t *n;
+	bool found = false;
+
+	for (n = doc->nodes.start; n < doc->nodes.top; n++) {
+		if (n->type != YAML_SCALAR_NODE ||
+				strlen(scalar(n)) == n->data.scalar.length)
+			continue;
+		cfg_fail(c, n, NULL, "a value contains a NUL character (after \"%.60s\")",
+				scalar(n));
+		found = true;
+	}
+	return found;
+}
+
 static struct ssr_config *
 load(const char *text, size_t len, const char *name,
 		struct ssr_config_errors *errs)
@@ -1484,6 +1540,8 @@ load(const char *text, size_t len, const char *name,
 				"the configuration is empty; 'ports' is required");
 		goto done_doc;
 	}
+	if (refuse_nul_scalars(&c, &doc))
+		goto done_doc;
 	parse_root(&c, root, cfg);
 	if (!yaml_parser_load(&parser, &extra)) {
 		syntax_error(&c, &parser);

@@ -425,9 +425,9 @@ forward_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 	}
 }
 
-static void
-process_burst(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf **pkts,
-		unsigned int n)
+void
+ssr_worker_process_burst(struct ssr_worker *w, unsigned int pidx,
+		struct rte_mbuf **pkts, unsigned int n)
 {
 	const struct ssr_port *p = &w->r->port[pidx];
 	struct rte_mbuf *fwd[SSR_BURST], *local[SSR_BURST], *drop[SSR_BURST];
@@ -614,7 +614,7 @@ ssr_worker_poll(struct ssr_worker *w)
 		if (n == 0)
 			continue;
 		ssr_count(&w->stats, SSR_CNT_RX, n);
-		process_burst(w, q->pidx, pkts, n);
+		ssr_worker_process_burst(w, q->pidx, pkts, n);
 		total += n;
 	}
 	drain_inbox(w);

@@ -141,6 +141,18 @@ ssr_worker_free(struct ssr_worker *w);
 unsigned int
 ssr_worker_poll(struct ssr_worker *w);
 
+/**
+ * Classify and handle @p n packets received on port index @p pidx (the body
+ * of ssr_worker_poll() for one RX burst, without the RX counter): forward,
+ * terminate, hand to the control core or drop and count each one. Every
+ * mbuf is consumed. Output is buffered; it leaves at the next flush. The
+ * worker's own lcore; exposed so the in-process pipeline benchmark drives
+ * the real path with pre-built bursts.
+ */
+void
+ssr_worker_process_burst(struct ssr_worker *w, unsigned int pidx,
+		struct rte_mbuf **pkts, unsigned int n);
+
 /** lcore entry point: ssr_worker_poll() until a stop is requested. */
 int
 ssr_worker_main(void *arg);
