@@ -11,14 +11,19 @@
  * the management client:
  *
  * - forwarding_during_updates: requests resolved per second while a client
- *   streams rule changes (pipelined, a window of requests in flight) into
- *   the very rules the traffic hits, vs the same with no updates (the
- *   baseline), measured in alternating rounds of the same run. The updates
- *   publish a new rule version at every change: the ratio is what they cost
- *   the data path (RCU publication, counter-run changes, cache traffic).
- *   The stream mixes three rule.replace of a one-target rule to one
- *   target.set on a two-target rule; every request is a real change (the
- *   weight it sets differs from the one in force).
+ *   streams rule changes as fast as the router takes them (pipelined, a
+ *   window of requests in flight) into the very rules the traffic hits, vs
+ *   the same with no updates (the baseline), measured in alternating rounds
+ *   of the same run. The updates publish a new rule version at every
+ *   change: the ratio is what they cost the data path (RCU publication,
+ *   counter-run changes, cache traffic). The stream mixes three rule.replace
+ *   of a one-target rule to one target.set on a two-target rule; every
+ *   request is a real change (the weight it sets differs from the one in
+ *   force).
+ * - forwarding_during_weight_changes: the same with 1000 weight changes a
+ *   second (--pace) of the two-target rule that half the traffic hits: each
+ *   one rebuilds the rule's 64K-entry lookup table in new memory, which the
+ *   worker then reads cold (the worst case for the data path).
  * - rule_updates_1target / _2target: changes applied per second through the
  *   socket (rule.replace of a one-target rule; target.set on a two-target
  *   rule, which rebuilds its 64K-entry consistent-hash table in lib/svctable),
@@ -26,6 +31,9 @@
  *   (the protocol's own cost: parse, reply, the poll loop).
  *
  * Usage: bench_control SERVAL-SR [--json] [--full] [--seconds S] [--rounds N]
+ *                      [--mix 0|1|2] [--pace N]
+ *   --mix 1: only one-target replaces, 2: only weight changes (one case);
+ *   --pace N: N changes a second instead of as many as the router takes.
  *   default: 0.5 s phases, 6 rounds; --full: 2 s phases, 15 rounds (at most
  *   64). The forwarding ratio is the median of the rounds' ratios.
  * Exit 77 when the router cannot start here (no net_pcap or net_null).
@@ -337,15 +345,34 @@ request(struct conn *c, enum kind k, uint64_t n)
 	conn_send(c, line);
 }
 
-/* Requests of @p kinds (cycled) for @p secs with WINDOW in flight; the
- * number answered ok. */
+/* Requests of @p kinds (cycled) for @p secs, @p rate per second (0: as
+ * fast as the router answers, WINDOW in flight); the number answered ok. */
 static uint64_t
 stream(struct conn *c, const enum kind *kinds, unsigned int nk, double secs,
-		double *elapsed)
+		double rate, double *elapsed)
 {
 	double t0 = now_s(), end = t0 + secs;
 	uint64_t sent = 0, done = 0;
 
+	if (rate > 0) {
+		/* paced: one request at a time, on schedule */
+		while (now_s() < end) {
+			json_t *o;
+			double due = t0 + sent / rate;
+
+			while (now_s() < due)
+				usleep(50);
+			request(c, kinds[sent % nk], sent);
+			sent++;
+			o = conn_read(c);
+			if (!json_is_true(json_object_get(o, "ok")))
+				die("a request failed");
+			json_decref(o);
+			done++;
+		}
+		*elapsed = now_s() - t0;
+		return done;
+	}
 	while (sent < WINDOW)
 		request(c, kinds[sent % nk], sent), sent++;
 	while (done < sent) {
@@ -385,8 +412,52 @@ report(const char *name, const char *params, double rate, double base_name_rate,
 				"\"ratio\":%.3f}\n", name, params, rate, 1e9 / rate, base_name,
 				base_name_rate, 1e9 / base_name_rate, ratio);
 	else
-		printf("%-28s %12.0f %10.1f   %-18s %12.0f %8.3f\n", name, rate, 1e9 / rate,
+		printf("%-30s %12.0f %10.1f   %-18s %12.0f %8.3f\n", name, rate, 1e9 / rate,
 				base_name, base_name_rate, ratio);
+}
+
+/*
+ * Forwarding with and without a stream of changes, in alternating rounds of
+ * @p secs each: the rate with updates, its baseline, and the median of the
+ * rounds' ratios (the machine is shared: a burst of someone else's load
+ * spoils one round, not the figure).
+ */
+static void
+forwarding(struct conn *probe, struct conn *writer, const char *name,
+		const enum kind *kinds, unsigned int nk, double pace, double secs,
+		unsigned int rounds)
+{
+	double base_pps = 0, upd_pps = 0, base_t = 0, upd_t = 0, el, ratios[64];
+	uint64_t updates = 0;
+	char params[256];
+	unsigned int r;
+
+	for (r = 0; r < rounds; r++) {
+		uint64_t a = resolved(probe), b;
+		double t0 = now_s(), t1, rb, rbt;
+
+		usleep(secs * 1e6);
+		b = resolved(probe);
+		t1 = now_s();
+		base_pps += b - a;
+		base_t += t1 - t0;
+		rb = b - a;
+		rbt = t1 - t0;
+		a = resolved(probe);
+		t0 = now_s();
+		updates += stream(writer, kinds, nk, secs, pace, &el);
+		b = resolved(probe);
+		t1 = now_s();
+		upd_pps += b - a;
+		upd_t += t1 - t0;
+		ratios[r] = ((b - a) / (t1 - t0)) / (rb / rbt);
+	}
+	qsort(ratios, rounds, sizeof(ratios[0]), cmp_double);
+	snprintf(params, sizeof(params), "\"phase_s\":%.1f,\"rounds\":%u,\"paced\":%.0f,"
+			"\"updates_per_s\":%.0f", secs, rounds, pace, updates / upd_t);
+	report(name, params, upd_pps / upd_t, base_pps / base_t, "no_updates",
+			rounds % 2 ? ratios[rounds / 2] :
+			(ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2);
 }
 
 int
@@ -396,11 +467,10 @@ main(int argc, char **argv)
 	static const enum kind k_ver[] = { K_VERSION };
 	static const enum kind k_rep[] = { K_REPLACE_1 };
 	static const enum kind k_set[] = { K_SET_2 };
-	double secs = 0.5, base_pps = 0, upd_pps = 0, base_t = 0, upd_t = 0, el;
-	double ratios[64], round_base = 0, round_base_t = 1;
-	uint64_t updates = 0;
-	unsigned int rounds = 6, r;
+	double secs = 0.5, el;
+	unsigned int rounds = 6;
 	int mix_sel = 0;
+	double pace = 0;
 	const char *binary = NULL;
 	struct conn probe, writer;
 	char params[256];
@@ -417,6 +487,8 @@ main(int argc, char **argv)
 			rounds = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--mix") == 0 && i + 1 < argc)
 			mix_sel = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--pace") == 0 && i + 1 < argc)
+			pace = atof(argv[++i]);
 		else if (binary == NULL && argv[i][0] != '-')
 			binary = argv[i];
 		else
@@ -446,46 +518,24 @@ main(int argc, char **argv)
 	conn_open(&writer);
 	sleep(1); /* let the replay reach its pace */
 
-	for (r = 0; r < rounds; r++) {
-		uint64_t a = resolved(&probe), b;
-		double t0 = now_s(), t1;
-
-		usleep(secs * 1e6);
-		b = resolved(&probe);
-		t1 = now_s();
-		base_pps += b - a;
-		base_t += t1 - t0;
-		round_base = b - a;
-		round_base_t = t1 - t0;
-		a = resolved(&probe);
-		t0 = now_s();
-		updates += mix_sel == 1 ? stream(&writer, k_rep, 1, secs, &el) :
-			mix_sel == 2 ? stream(&writer, k_set, 1, secs, &el) :
-			stream(&writer, mix, 4, secs, &el);
-		b = resolved(&probe);
-		t1 = now_s();
-		upd_pps += b - a;
-		upd_t += t1 - t0;
-		ratios[r] = ((b - a) / (t1 - t0)) / (round_base / round_base_t);
-	}
 	if (!json_out)
-		printf("%-28s %12s %10s   %-18s %12s %8s\n", "case", "rate/s", "ns/op",
+		printf("%-30s %12s %10s   %-18s %12s %8s\n", "case", "rate/s", "ns/op",
 				"baseline", "base rate/s", "ratio");
-	snprintf(params, sizeof(params), "\"phase_s\":%.1f,\"rounds\":%u,\"window\":%d,"
-			"\"updates_per_s\":%.0f", secs, rounds, WINDOW, updates / upd_t);
-	/* the machine is shared: each round pairs a baseline phase with an
-	 * update phase next to it, and the median of the rounds' ratios is the
-	 * figure (a burst of someone else's load spoils one round, not all) */
-	qsort(ratios, rounds, sizeof(ratios[0]), cmp_double);
-	report("forwarding_during_updates", params, upd_pps / upd_t, base_pps / base_t,
-			"no_updates", rounds % 2 ? ratios[rounds / 2] :
-			(ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2);
+	if (mix_sel == 0 || mix_sel == 3) {
+		forwarding(&probe, &writer, "forwarding_during_updates", mix, 4, pace, secs,
+				rounds);
+		forwarding(&probe, &writer, "forwarding_during_weight_changes", k_set, 1,
+				pace > 0 ? pace : 1000, secs, rounds);
+	} else {
+		forwarding(&probe, &writer, "forwarding_during_updates",
+				mix_sel == 1 ? k_rep : k_set, 1, pace, secs, rounds);
+	}
 	{
-		uint64_t nv = stream(&writer, k_ver, 1, secs, &el);
+		uint64_t nv = stream(&writer, k_ver, 1, secs, 0, &el);
 		double ver = nv / el;
-		uint64_t n1 = stream(&writer, k_rep, 1, secs, &el);
+		uint64_t n1 = stream(&writer, k_rep, 1, secs, 0, &el);
 		double rep = n1 / el;
-		uint64_t n2 = stream(&writer, k_set, 1, secs, &el);
+		uint64_t n2 = stream(&writer, k_set, 1, secs, 0, &el);
 		double set = n2 / el;
 
 		snprintf(params, sizeof(params), "\"window\":%d,\"targets\":1", WINDOW);
