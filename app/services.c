@@ -1037,12 +1037,33 @@ merge_old(struct ssr_rules_txn *txn, struct ssr_rule *nw, const struct ssr_rule 
 	return 0;
 }
 
+/*
+ * Stage the rule @p s describes in place of @p old (or as new when NULL),
+ * keeping the registrations, health state and counters of the running rule.
+ */
+static int
+stage_from_cfg(struct ssr_rules_txn *txn, const struct ssr_cfg_service *s,
+		const struct ssr_rule *old, struct ssr_err *e)
+{
+	struct ssr_rule *nw = rule_from_cfg(s);
+	int ret;
+
+	if (nw == NULL)
+		return err_set(e, ENOMEM, NULL, "out of memory");
+	ret = merge_old(txn, nw, old);
+	if (ret != 0) {
+		rule_free(nw);
+		return err_set(e, ret, NULL, "out of memory");
+	}
+	ret = stage_set(txn, &s->id, s->prefix_bits, nw);
+	return ret != 0 ? err_set(e, ret, NULL, "out of memory") : 0;
+}
+
 int
 ssr_rules_put(struct ssr_rules_txn *txn, const struct ssr_cfg_service *s,
 		bool must_be_new, struct ssr_err *e)
 {
 	const struct ssr_rule *cur = view(txn, &s->id, s->prefix_bits);
-	struct ssr_rule *nw;
 	char field[64];
 	unsigned int i;
 	int ret;
@@ -1064,16 +1085,7 @@ ssr_rules_put(struct ssr_rules_txn *txn, const struct ssr_cfg_service *s,
 				return ret;
 		}
 	}
-	nw = rule_from_cfg(s);
-	if (nw == NULL)
-		return err_set(e, ENOMEM, NULL, "out of memory");
-	ret = merge_old(txn, nw, cur);
-	if (ret != 0) {
-		rule_free(nw);
-		return err_set(e, ret, NULL, "out of memory");
-	}
-	ret = stage_set(txn, &s->id, s->prefix_bits, nw);
-	return ret != 0 ? err_set(e, ret, NULL, "out of memory") : 0;
+	return stage_from_cfg(txn, s, cur, e);
 }
 
 /* Lease events for every registration a deleted rule takes with it. */
@@ -1459,19 +1471,10 @@ ssr_rules_replace_all(struct ssr_rules_txn *txn, const struct ssr_config *cfg,
 	for (i = 0; i < cfg->n_services; i++) {
 		const struct ssr_cfg_service *s = &cfg->services[i];
 		const struct ssr_rule *old = ssr_rules_get(txn->m, &s->id, s->prefix_bits);
-		struct ssr_rule *nw = rule_from_cfg(s);
 
-		if (nw == NULL)
-			return err_set(e, ENOMEM, NULL, "out of memory");
-		/* registrations, health state and counters from the running rule */
-		ret = merge_old(txn, nw, old);
-		if (ret != 0) {
-			rule_free(nw);
-			return err_set(e, ret, NULL, "out of memory");
-		}
-		ret = stage_set(txn, &s->id, s->prefix_bits, nw);
+		ret = stage_from_cfg(txn, s, old, e);
 		if (ret != 0)
-			return err_set(e, ret, NULL, "out of memory");
+			return ret;
 	}
 	return 0;
 }

@@ -31,29 +31,16 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "fuzz_checks.h"
 #include "sal.h"
 #include "sal_parse.h"
 
 #define NAME "fuzz.yaml"
 
-/* Abort (a libFuzzer finding) naming the property that failed. */
-#define check(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
-
 static uint32_t
 mask_of(unsigned int len)
 {
 	return len == 0 ? 0 : UINT32_MAX << (32 - len);
-}
-
-static bool
-unicast(uint32_t a)
-{
-	return (a >> 24) != 0 && (a >> 24) != 127 && (a >> 24) < 224;
 }
 
 static int
@@ -188,21 +175,6 @@ check_globals(const struct ssr_config *cfg)
 	} else {
 		check(cfg->registration.n_allow == 0);
 	}
-}
-
-/* A health section: present on forward rules only, every value in range. */
-static void
-check_health(const struct ssr_cfg_health *h, bool forward)
-{
-	if (!h->enabled)
-		return;
-	check(forward);
-	check(h->interval_ms >= SSR_CFG_HEALTH_MIN_INTERVAL_MS &&
-		h->interval_ms <= SSR_CFG_HEALTH_MAX_INTERVAL_MS);
-	check(h->timeout_ms >= SSR_CFG_HEALTH_MIN_TIMEOUT_MS && h->timeout_ms <= h->interval_ms);
-	check(h->fall >= 1 && h->fall <= SSR_CFG_HEALTH_MAX_COUNT);
-	check(h->rise >= 1 && h->rise <= SSR_CFG_HEALTH_MAX_COUNT);
-	check(h->on_down == SSR_HEALTH_KEEP || h->on_down == SSR_HEALTH_RESET);
 }
 
 static void

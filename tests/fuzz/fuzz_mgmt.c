@@ -28,18 +28,11 @@
 
 #include <jansson.h>
 
+#include "fuzz_checks.h"
 #include "mgmt_proto.h"
 
 /* Lines per input: the server has no limit, but a handful covers pipelining. */
 #define MAX_LINES 8
-
-/* Abort (a libFuzzer finding) naming the property that failed. */
-#define check(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
 
 static bool
 all_zero(const void *p, size_t n)
@@ -64,27 +57,6 @@ prefix_ok(const struct ssr_cmd_prefix *p)
 		if (p->id.b[i / 8] & (0x80 >> (i % 8)))
 			return false;
 	return true;
-}
-
-static bool
-unicast(uint32_t a)
-{
-	return (a >> 24) != 0 && (a >> 24) != 127 && (a >> 24) < 224;
-}
-
-/* A health section: present on forward rules only, every value in range. */
-static void
-check_health(const struct ssr_cfg_health *h, bool forward)
-{
-	if (!h->enabled)
-		return;
-	check(forward);
-	check(h->interval_ms >= SSR_CFG_HEALTH_MIN_INTERVAL_MS &&
-		h->interval_ms <= SSR_CFG_HEALTH_MAX_INTERVAL_MS);
-	check(h->timeout_ms >= SSR_CFG_HEALTH_MIN_TIMEOUT_MS && h->timeout_ms <= h->interval_ms);
-	check(h->fall >= 1 && h->fall <= SSR_CFG_HEALTH_MAX_COUNT);
-	check(h->rise >= 1 && h->rise <= SSR_CFG_HEALTH_MAX_COUNT);
-	check(h->on_down == SSR_HEALTH_KEEP || h->on_down == SSR_HEALTH_RESET);
 }
 
 static void

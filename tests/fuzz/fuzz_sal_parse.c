@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_checks.h"
 #include "sal.h"
 #include "sal_build.h"
 #include "sal_edit.h"
@@ -31,14 +32,6 @@
 #define ROOM 128
 
 static struct sal_parse_conf conf_all, conf_nocsum, conf_l4;
-
-/* Abort (a libFuzzer finding) naming the property that failed. */
-#define check(cond) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-		abort(); \
-	} \
-} while (0)
 
 static uint32_t
 rd32(const uint8_t *p)
