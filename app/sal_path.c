@@ -184,22 +184,29 @@ gateway_new(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 	ssr_worker_output(w, m, target);
 }
 
-/* Gateway mode, a packet of a known flow (res), either direction. */
-static void
+/*
+ * Gateway mode, a packet of a known flow (res), either direction. What it
+ * writes to the flow (client address, instance flowID, state) it writes to
+ * *res too, and then returns true: later packets of the flow in the same
+ * burst were looked up before this one changed it, and the caller patches
+ * their snapshots from *res.
+ */
+static bool
 gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
-		const struct flowtable_result *res, uint64_t now)
+		struct flowtable_result *res, uint64_t now)
 {
 	struct ssr_router *r = w->r;
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	rte_be32_t ip_src = sal_pkt_ip_src(frame, sp), client = res->client_ip;
 	uint32_t rfid = rte_be_to_cpu_32(sp->dst_flowid), peer_flowid;
 	rte_be32_t src, dst;
+	bool wrote = false;
 	int ret;
 
 	if (res->from_instance) {
 		if (ip_src != res->target) {
 			drop(w, m, SSR_DROP_SAL_FLOW_MISMATCH);
-			return;
+			return false;
 		}
 		if (res->instance_flowid != sp->src_flowid) {
 			/* the instance's first packet (its SYN-ACK) names its flowID */
@@ -207,8 +214,10 @@ gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 					flowtable_set_instance_flowid(r->ft, w->idx, rfid,
 						sp->src_flowid) != 0) {
 				drop(w, m, SSR_DROP_SAL_FLOW_MISMATCH);
-				return;
+				return false;
 			}
+			res->instance_flowid = sp->src_flowid;
+			wrote = true;
 		}
 		src = facing_addr(r, client);
 		dst = client;
@@ -217,13 +226,13 @@ gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 	} else {
 		if (sp->src_flowid != res->client_flowid || res->instance_flowid == 0) {
 			drop(w, m, SSR_DROP_SAL_FLOW_MISMATCH);
-			return;
+			return false;
 		}
 		if (ip_src != client) {
 			/* only a migration (RSYN with the handshake's nonce) moves it */
 			if (!(sp->ctrl_flags & SAL_CTRL_RSYN)) {
 				drop(w, m, SSR_DROP_SAL_FLOW_MISMATCH);
-				return;
+				return false;
 			}
 			ret = flowtable_migrate(r->ft, w->idx, rfid, ip_src,
 					frame + sp->ctrl_off +
@@ -231,30 +240,41 @@ gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 			if (ret != 0) {
 				drop(w, m, ret == -EPERM ? SSR_DROP_SAL_NONCE_MISMATCH :
 						SSR_DROP_SAL_NO_FLOW);
-				return;
+				return false;
 			}
 			ssr_count(&w->stats, SSR_CNT_SAL_MIGRATED, 1);
+			res->client_ip = ip_src;
+			wrote = true;
 		}
 		if ((sp->ctrl_flags & SAL_CTRL_ACK) &&
-				res->state == FLOWTABLE_STATE_SYN_SEEN)
-			flowtable_set_state(r->ft, w->idx, rfid, FLOWTABLE_STATE_ESTABLISHED);
+				res->state == FLOWTABLE_STATE_SYN_SEEN &&
+				flowtable_set_state(r->ft, w->idx, rfid,
+					FLOWTABLE_STATE_ESTABLISHED) == 0) {
+			res->state = FLOWTABLE_STATE_ESTABLISHED;
+			wrote = true;
+		}
 		src = facing_addr(r, res->target);
 		dst = res->target;
 		rfid = flowtable_rfid_peer(rfid);
 		peer_flowid = res->instance_flowid;
 	}
-	if (sp->ctrl_flags & (SAL_CTRL_FIN | SAL_CTRL_RST))
-		flowtable_set_state(r->ft, w->idx, rfid, FLOWTABLE_STATE_CLOSING);
+	if ((sp->ctrl_flags & (SAL_CTRL_FIN | SAL_CTRL_RST)) &&
+			res->state < FLOWTABLE_STATE_CLOSING &&
+			flowtable_set_state(r->ft, w->idx, rfid, FLOWTABLE_STATE_CLOSING) == 0) {
+		res->state = FLOWTABLE_STATE_CLOSING;
+		wrote = true;
+	}
 	if (unlikely(src == 0)) {
 		drop(w, m, SSR_DROP_NO_ROUTE);
-		return;
+		return wrote;
 	}
 	if (!edit_ok(w, m, sal_edit_dec_ttl(frame, sp)))
-		return;
+		return wrote;
 	sal_edit_set_ip_addrs(frame, sp, src, dst);
 	sal_edit_set_flowids(frame, sp, rte_cpu_to_be_32(rfid), peer_flowid);
 	ssr_count(&w->stats, SSR_CNT_SAL_GATEWAY, 1);
 	ssr_worker_output(w, m, dst);
+	return wrote;
 }
 
 void
@@ -418,6 +438,31 @@ is_probe_answer(const struct ssr_router *r, const struct sal_pkt *sp)
 		__atomic_load_n(&r->probes_on, __ATOMIC_RELAXED) != 0;
 }
 
+/*
+ * Packet i of the burst's flow class changed its flow (a migration, the
+ * instance's flowID, the state), and fres[i] says how. The burst's later
+ * packets of the same flow were looked up before that: give them the new
+ * values, so that data right behind an RSYN in one burst is judged against
+ * the migrated address, as it would be one burst later. Rare (handshakes
+ * and migrations), so a scan of the rest of the burst is cheap enough.
+ */
+static void
+patch_later(const uint32_t *rfids, uint64_t hits, struct flowtable_result *fres,
+		unsigned int i, unsigned int n_flow)
+{
+	uint32_t flow = rfids[i] & ~FLOWTABLE_RFID_INSTANCE_SIDE;
+	unsigned int j;
+
+	for (j = i + 1; j < n_flow; j++) {
+		if (!(hits & (UINT64_C(1) << j)) ||
+				(rfids[j] & ~FLOWTABLE_RFID_INSTANCE_SIDE) != flow)
+			continue;
+		fres[j].client_ip = fres[i].client_ip;
+		fres[j].instance_flowid = fres[i].instance_flowid;
+		fres[j].state = fres[i].state;
+	}
+}
+
 void
 ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 {
@@ -498,8 +543,9 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 			} else if (!(hits & (UINT64_C(1) << i))) {
 				ssr_sal_reply_rst(w, frames[flow[i]], &sp[flow[i]]);
 				drop(w, pkts[flow[i]], SSR_DROP_SAL_NO_FLOW);
-			} else
-				gateway_relay(w, pkts[flow[i]], &sp[flow[i]], &fres[i], now);
+			} else if (gateway_relay(w, pkts[flow[i]], &sp[flow[i]], &fres[i],
+						now))
+				patch_later(rfids, hits, fres, i, n_flow);
 		}
 	}
 	if (n_req == 0)

@@ -16,7 +16,8 @@ prints at exit):
   malformed-mt  the same with -l 0-1: a worker lcore and the control lcore.
   gateway    a gateway-mode flow (handshake through the router), then the
              attacks on it: RSYN with a wrong nonce, a moved client without
-             RSYN, strangers, spoofed instances, unknown flowIDs, and a SYN
+             RSYN, strangers, spoofed instances, unknown flowIDs; an RSYN and
+             data in one RX burst, a SYN-ACK and data in one burst; and a SYN
              flood that fills the flow table.
   local      a half-open flow of the router's own endpoint (action local),
              then the attacks on it: wrong nonce, RSYN, wrong ackno, spoofed
@@ -713,13 +714,17 @@ def filler(n=32):
 
 def run_gateway(binary, root, tmp):
     C, I, N, M = 0x111, 0x222, 0x4e4e4e4e, 0x4d4d4d4d
+    C2, I2, N2 = 0x333, 0x444, 0x4f4f4f4f
     syn = gw_syn(C, N)
-    probe = Run(binary, tmp, "gateway-probe", [syn])
+    syn2 = gw_syn(C2, N2)
+    # the run's first two flows get the same router flowIDs as the probe's
+    probe = Run(binary, tmp, "gateway-probe", [syn] + filler() + [syn2])
     out = [p for p in probe.out() if SAL in p]
-    if not check(len(out) == 1, "gateway: the probe SYN was relayed"):
+    if not check(len(out) == 2, "gateway: the probe SYNs were relayed"):
         return
     R1 = out[0][SAL].src_flowid
     R0 = R1 & ~1
+    R2 = out[1][SAL].src_flowid
     check(R1 & 1 == 1, "gateway: instance-side router flowID is odd (%#x)" % R1)
     # the generation sits right above the side bit (lib/flowtable/flowtable.h)
     stale = R0 ^ 0x4 if R0 ^ 0x4 else R0 ^ 0x8
@@ -731,6 +736,15 @@ def run_gateway(binary, root, tmp):
 
     def step(frame, expect, out_to=None):
         seq.append((frame, expect, out_to))
+        for f in filler():
+            seq.append((f, {}, None))
+
+    def one_burst(steps):
+        """steps [(frame, expect, out_to)] adjacent in one RX burst: pad to
+        the next burst boundary first (net_pcap hands over 32 at a time)."""
+        while len(seq) % 32 != 0:
+            seq.append((filler(1)[0], {}, None))
+        seq.extend(steps)
         for f in filler():
             seq.append((f, {}, None))
 
@@ -774,11 +788,28 @@ def run_gateway(binary, root, tmp):
          {"sal_gateway": 1, "sal_migrated": 1}, INST)
     step(to_router(sal(src_fid=I, dst_fid=R1), INST, tcp(INST, R, flags=0x18, payload=b"x")),
          {"sal_gateway": 1}, MOVED)
-    # the flood: 63 more flows fit (flows.max 64), the rest are refused
+    # An RSYN and the client's data right behind it in one RX burst (back
+    # from MOVED to CLIENT): the burst's flow lookups all ran before the
+    # RSYN moved the flow, yet the data must be judged against the new
+    # address, not dropped as sal_flow_mismatch.
+    one_burst([
+        (to_router(sal(ctrl(flags=0x40, verno=4, nonce=N), src_fid=C, dst_fid=R0), CLIENT),
+         {"sal_gateway": 1, "sal_migrated": 1}, INST),
+        (to_router(sal(src_fid=C, dst_fid=R0), CLIENT, tcp(CLIENT, R, flags=0x18, payload=b"y")),
+         {"sal_gateway": 1}, INST)])
+    # A second flow: the instance's SYN-ACK and its first data in one burst
+    # (the SYN-ACK records the instance flowID the data then carries).
+    step(syn2, {"sal_flows_created": 1, "sal_gateway": 1}, INST)
+    one_burst([
+        (to_router(sal(ctrl(flags=0xa0, verno=9, ackno=C2 + 1, nonce=M), src_fid=I2,
+                       dst_fid=R2), INST, tcp(INST, R, flags=0x12)), {"sal_gateway": 1}, CLIENT),
+        (to_router(sal(src_fid=I2, dst_fid=R2), INST, tcp(INST, R, flags=0x18, payload=b"z")),
+         {"sal_gateway": 1}, CLIENT)])
+    # the flood: 62 more flows fit (flows.max 64), the rest are refused
     flood = [gw_syn(0x5000 + i, i, src="192.0.2.%d" % (100 + i % 8)) for i in range(200)]
     for f in flood:
         seq.append((f, {}, None))
-    expect = {"sal_flows_created": 63, "sal_gateway": 63, "drop.sal_flow_full": 137}
+    expect = {"sal_flows_created": 62, "sal_gateway": 62, "drop.sal_flow_full": 138}
     for _f, e, _o in seq:
         add_expect(expect, e)
     run = Run(binary, tmp, "gateway", [f for f, _e, _o in seq])
