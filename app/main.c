@@ -37,6 +37,7 @@
 #include "neigh.h"
 #include "plane.h"
 #include "ports.h"
+#include "privdrop.h"
 #include "registry.h"
 #include "router.h"
 #include "services.h"
@@ -63,6 +64,8 @@ struct ssr_opts {
 	const char *config;
 	bool check;
 	uint64_t idle_ms;
+	bool drop_privileges;
+	struct ssr_privdrop user;
 };
 
 static void
@@ -85,6 +88,8 @@ usage(FILE *f, const char *prog)
 		"                         (0 = valid; needs no EAL options)\n"
 		"      --exit-on-idle MS  stop once no packet arrived for MS ms after\n"
 		"                         at least one did (pcap replay, demos, tests)\n"
+		"      --user USER[:GROUP] once ports and sockets are open, become USER\n"
+		"                         (and GROUP, else USER's group) for good\n"
 		"  -h, --help             this text\n"
 		"SIGINT/SIGTERM stop the router cleanly and print its counters;\n"
 		"SIGHUP re-reads FILE and replaces the service rules at one instant.\n",
@@ -99,6 +104,7 @@ parse_opts(int argc, char **argv, struct ssr_opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'k' },
 		{ "exit-on-idle", required_argument, NULL, 'i' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -131,6 +137,16 @@ parse_opts(int argc, char **argv, struct ssr_opts *o)
 				return -1;
 			}
 			break;
+		case 'u': {
+			char why[160];
+
+			if (ssr_privdrop_parse(optarg, &o->user, why, sizeof(why)) != 0) {
+				fprintf(stderr, "%s: --user: %s\n", argv[0], why);
+				return -1;
+			}
+			o->drop_privileges = true;
+			break;
+		}
 		case 'h':
 			return 1;
 		default:
@@ -519,6 +535,18 @@ main(int argc, char **argv)
 			MLOG(ERR, "cannot start the control plane: %s", strerror(errno));
 			goto out;
 		}
+	}
+	if (o.drop_privileges) {
+		char why[160];
+
+		/* after the ports, the management and telemetry sockets: nothing
+		 * later needs root (a reload reads the file as the new user) */
+		if (ssr_privdrop_apply(&o.user, why, sizeof(why)) != 0) {
+			MLOG(ERR, "cannot drop privileges: %s", why);
+			goto out;
+		}
+		MLOG(INFO, "running as uid %u gid %u", (unsigned int)o.user.uid,
+				(unsigned int)o.user.gid);
 	}
 	MLOG(INFO, "%s: %u port(s), %u worker(s), %u service rule(s); running",
 			cfg->source, r->n_ports, r->n_workers, cfg->n_services);

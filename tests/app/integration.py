@@ -371,6 +371,51 @@ def case_signal(binary, root, tmp):
     eq(sorted(p[IP].id for p in out), list(range(20)), "signal: packet IDs")
 
 
+def proc_status(pid):
+    """/proc/<pid>/status as a dict of its fields."""
+    with open("/proc/%d/status" % pid) as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def case_privdrop(binary, root, tmp):
+    """--user: root until the ports run, then an unprivileged user for good."""
+    if os.geteuid() != 0:
+        print("SKIP: needs root to have privileges to drop")
+        sys.exit(77)
+    for spec, why in (("no-such-user-ssr", "no user"), ("nobody:no-such-group-ssr", "no group"),
+                      (":65534", "not USER"), ("nobody:", "not USER")):
+        p = subprocess.run([binary, "--", "-c", os.path.join(root, "config/default.yaml"),
+                            "--user", spec], capture_output=True, text=True, timeout=30)
+        eq(p.returncode, 2, "privdrop: --user %s exit status" % spec)
+        check(why in p.stderr, "privdrop: --user %s says why: %r" % (spec, p.stderr[-200:]))
+    pkts = [Ether(src=HOST, dst=PCAP_MAC[0]) /
+            IP(src="192.0.2.99", dst="192.0.2.10", id=i) / UDP() for i in range(20)]
+    r = Run(binary, "privdrop", tmp).start(BASE_CFG, [(pkts, "out0")], idle_ms=0,
+                                           extra=("--user", "65534:65534"))
+    st = {}
+    deadline = time.time() + 30
+    while time.time() < deadline and r.proc.poll() is None:
+        st = proc_status(r.proc.pid)
+        if st.get("Uid", "").split() == ["65534"] * 4:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    if r.proc.poll() is None:
+        st = proc_status(r.proc.pid)
+    eq(st.get("Uid", "").split(), ["65534"] * 4, "privdrop: every uid (real, effective, saved, fs)")
+    eq(st.get("Gid", "").split(), ["65534"] * 4, "privdrop: every gid")
+    eq(st.get("Groups", "").split(), ["65534"], "privdrop: supplementary groups")
+    eq(int(st.get("CapEff", "1"), 16), 0, "privdrop: no effective capability")
+    eq(int(st.get("CapPrm", "1"), 16), 0, "privdrop: no permitted capability")
+    eq(st.get("NoNewPrivs"), "1", "privdrop: no_new_privs")
+    r.proc.send_signal(signal.SIGTERM)
+    r.wait()
+    check("running as uid 65534 gid 65534" in r.stderr + r.stdout, "privdrop: logged")
+    c = r.check_invariant()
+    eq(c.get("forwarded"), 20, "privdrop: forwarding went on after the drop")
+    eq(sorted(p[IP].id for p in r.out()), list(range(20)), "privdrop: every packet out")
+
+
 def case_check(binary, root, tmp):
     """--check: valid files exit 0, bad ones print every error and exit 1."""
     for f in ["config/default.yaml", "config/examples/one-arm.yaml",
@@ -1088,6 +1133,7 @@ CASES = {
     "handoff": case_handoff,
     "signal": case_signal,
     "check": case_check,
+    "privdrop": case_privdrop,
 }
 
 
