@@ -59,7 +59,8 @@ extern "C" {
 	_(SAL_DELAY_RELEASED, "held SAL requests released by a new rule") \
 	_(SAL_REGISTRATIONS, "in-band registration messages handled") \
 	_(HEALTH_PROBES, "health-check SYNs sent to targets") \
-	_(HEALTH_ANSWERS, "health-check SYN-ACKs received in time")
+	_(HEALTH_ANSWERS, "health-check SYN-ACKs received in time") \
+	_(FLOW_AGING, "flow-table aging slices run (paced, 100 us apart at least)")
 
 /** Drop reasons: name, description. */
 #define SSR_DROP_REASONS(_) \
