@@ -29,6 +29,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 
 #include "config.h"
@@ -306,6 +307,28 @@ print_counters(struct ssr_router *r, const struct ssr_control *ctl, FILE *f)
 	fflush(f);
 }
 
+/*
+ * At exit, once the workers, the control lcore and the ports have given
+ * back every mbuf they held: what is still out of a pool leaked somewhere.
+ * Tests read these lines (tests/hostile).
+ */
+static void
+print_pools(const struct ssr_router *r, FILE *f)
+{
+	unsigned int s;
+
+	for (s = 0; s < RTE_MAX_NUMA_NODES; s++) {
+		const struct rte_mempool *mp = r->pools[s];
+
+		if (mp == NULL)
+			continue;
+		/* the count includes every lcore's cache as available */
+		fprintf(f, "mempool %s: in use %u of %u\n", mp->name,
+				rte_mempool_in_use_count(mp), mp->size);
+	}
+	fflush(f);
+}
+
 /* The gateway-mode flow table: split over the workers, aged in TSC cycles. */
 static struct flowtable *
 create_flows(const struct ssr_router *r)
@@ -573,6 +596,7 @@ out:
 	flowtable_free(r->ft);
 	rte_free(r->qsv);
 	ssr_neigh_free(r->neigh);
+	print_pools(r, stdout);
 	ssr_ports_free_pools(r);
 	ssr_config_free(cfg);
 	rte_eal_cleanup();

@@ -7,7 +7,8 @@ usage: hostile.py <serval-sr> <source-root> <run>
        hostile.py --list          # every case with the counter it must hit
 
 Runs (each replays a pcap through net_pcap and reads the counters the router
-prints at exit):
+prints at exit; every run also checks that no mbuf is still out of its pool
+after shutdown, from the `mempool <name>: in use N of M` lines):
   malformed  every case of build_cases() once, each followed by a good connection
              request; every case must land on exactly its counter (and its
              lib/sal reason for malformed SAL), every good request must come
@@ -580,11 +581,23 @@ class Run:
             print(" ".join(args))
             print(self.stdout[-4000:])
             print(self.stderr[-4000:])
+        else:
+            self.check_pools()
         os.unlink(inp)
         # EAL leaves its (here empty) runtime directory behind
         for base in ("/var/run/dpdk", os.path.join(os.environ.get("XDG_RUNTIME_DIR", "/tmp"),
                                                     "dpdk")):
             shutil.rmtree(os.path.join(base, prefix), ignore_errors=True)
+
+    def check_pools(self):
+        """After shutdown every mbuf is back in its pool: serval-sr prints
+        `mempool <name>: in use N of M` per pool once workers, control and
+        ports have freed theirs, and N must be 0 (a leak on any path)."""
+        pools = re.findall(r"^mempool (\S+): in use (\d+) of (\d+)$", self.stdout, re.M)
+        check(pools, "%s: mbuf pool accounting printed at exit" % self.name)
+        for pool, used, size in pools:
+            eq(int(used), 0, "%s: mbufs of pool %s (%s) still in use at exit" %
+               (self.name, pool, size))
 
     def counters(self, section="total"):
         res, cur = {}, None
