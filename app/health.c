@@ -38,6 +38,7 @@ struct probe {
 	uint32_t slot;      /* rule slot */
 	uint32_t addr;      /* target, host order */
 	uint32_t flowid;    /* host order; 0: entry free */
+	uint32_t verno;     /* the SYN's SAL verno: the answer acknowledges it */
 	uint64_t deadline;  /* ms: the scan releases it by then, or the sweep */
 };
 
@@ -163,7 +164,9 @@ probe_send(struct ssr_health *h, const struct ssr_rule *rl, uint32_t addr,
 	msg.n_ext = 2;
 	msg.ext[0].type = SAL_EXT_CONTROL;
 	msg.ext[0].u.control.flags = SAL_CTRL_SYN;
-	msg.ext[0].u.control.verno = (uint32_t)rte_rand();
+	/* random: a SYN-ACK that acknowledges it saw this SYN */
+	h->p[idx].verno = (uint32_t)rte_rand();
+	msg.ext[0].u.control.verno = h->p[idx].verno;
 	seq = (uint32_t)rte_rand();
 	{
 		uint64_t nonce = rte_rand();
@@ -354,6 +357,17 @@ ssr_health_packet(void *arg, struct rte_mbuf *m, uint64_t now)
 	if (h->p[idx].flowid != flowid ||
 			rte_be_to_cpu_32(sal_pkt_ip_src(frame, &sp)) != h->p[idx].addr)
 		goto stray;
+	if (sp.ctrl_off == 0 || (sp.ctrl_flags & (SAL_CTRL_SYN | SAL_CTRL_ACK)) !=
+				(SAL_CTRL_SYN | SAL_CTRL_ACK) ||
+			sal_pkt_ackno(frame, &sp) != h->p[idx].verno + 1) {
+		/* not an answer to our SYN (stray or forged: the flowID and the
+		 * address are easy to guess, the verno is not); the probe stays
+		 * out for the real answer */
+		h->st.bad_ack++;
+		ssr_drop(&c->stats, SSR_DROP_SAL_PROBE_BAD_ACK, 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
 	rl = ssr_rules_at(h->m, h->p[idx].slot);
 	for (i = 0; rl != NULL && i < rl->n; i++) {
 		struct ssr_target *t = ssr_rules_target_mut(h->m, rl->slot, i);

@@ -14,7 +14,9 @@
  * bit 0 clear: see SSR_PROBE_FLOWID_TAG), so the target's SYN-ACK comes back
  * to the router with that dst_flowid; the worker's SAL stage hands such
  * packets to the control lcore while probes are out. A SYN-ACK from the
- * target within timeout_ms counts as alive, and the half-open flow on the
+ * target within timeout_ms whose SAL ackno acknowledges the probe's random
+ * verno counts as alive (any other is dropped and counted as
+ * sal_probe_bad_ack, and the probe waits on), and the half-open flow on the
  * target is reset at once with the original stack's RST (sal_build_rst()).
  *
  * `fall` misses in a row mark a target down, `rise` answers in a row mark
@@ -49,6 +51,8 @@ struct ssr_health_stats {
 	uint64_t answers;       /**< SYN-ACKs in time */
 	uint64_t timeouts;      /**< probes unanswered within timeout_ms */
 	uint64_t late;          /**< SYN-ACKs of no probe out (late, forged) */
+	uint64_t bad_ack;       /**< SYN-ACKs to a probe out that do not
+				 *   acknowledge its SYN (SAL ackno != verno + 1) */
 	uint64_t unroutable;    /**< probes not sent: no route, no mbuf */
 	uint64_t marked_down;
 	uint64_t marked_up;

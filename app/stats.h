@@ -105,7 +105,8 @@ extern "C" {
 	_(SAL_LOCAL_REJECTED, "local flow: the SAL endpoint refused the packet") \
 	_(SAL_REG_DENIED, "registration from a host outside registration.allow") \
 	_(SAL_REG_MALFORMED, "malformed in-band registration message") \
-	_(SAL_PROBE_STRAY, "SYN-ACK to a health-probe flowID of no probe")
+	_(SAL_PROBE_STRAY, "SYN-ACK to a health-probe flowID of no probe") \
+	_(SAL_PROBE_BAD_ACK, "health-probe SYN-ACK not acknowledging the probe")
 
 #define SSR_CNT_ENUM(name, desc) SSR_CNT_##name,
 enum ssr_counter {

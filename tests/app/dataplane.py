@@ -13,8 +13,13 @@ Cases:
            app/sal_path.h) plus polling slack; while idle the worker runs
            at most one aging slice per 100 us (counter flow_aging), not
            one per loop pass.
+  health   over a veth (net_af_packet): a scapy host answers the health
+           probes to one target correctly and to the other with a SYN-ACK
+           whose SAL ackno does not acknowledge the probe (a stray or forged
+           answer): the first is up, the second goes down and stays down,
+           and each wrong answer is counted (drop.sal_probe_bad_ack).
 
-Exit 0 = pass, 1 = fail, 77 = skip (no scapy).
+Exit 0 = pass, 1 = fail, 77 = skip (no scapy, or no root for the veth).
 """
 
 import os
@@ -115,8 +120,88 @@ def case_aging(binary, root, tmp):
     eq(c.get("sal_flows_created"), len(syns), "aging: flows created")
 
 
+HEALTH_CFG = """
+ports:
+  - { port: 0, address: 192.0.2.1/24, mac: "02:00:00:00:00:01" }
+neighbors:
+  - { ip: 192.0.2.20, mac: "02:00:00:00:00:20" }
+  - { ip: 192.0.2.21, mac: "02:00:00:00:00:21" }
+services:
+  - prefix: "0000beef/32"
+    action: forward
+    targets: [{ address: 192.0.2.20 }, { address: 192.0.2.21 }]
+    health: { interval_ms: 100, timeout_ms: 80, fall: 2, rise: 2 }
+management:
+  socket: @SOCK@
+"""
+GOOD, FORGED = "192.0.2.20", "192.0.2.21"
+T_MACS = {GOOD: "02:00:00:00:00:20", FORGED: "02:00:00:00:00:21"}
+
+
+class WrongAckResponder(cp.Responder):
+    """Answers every probe; to FORGED with an ackno one past the right one
+    (the flowID and the address are right: only the SAL ackno gives it
+    away)."""
+
+    def _on(self, p):
+        from scapy.all import IP, TCP, Ether
+        from sal import SAL, SALControl
+        if SAL not in p or p[SAL].control() is None:
+            return
+        ctl = p[SAL].control()
+        if int(ctl.flags) != 0x80 or p[SAL].dst_flowid != 0 or p[IP].dst not in self.macs:
+            return
+        with self.lock:
+            self.probes.append((time.time(), p[IP].dst, p[SAL].src_flowid, p))
+        ack = ctl.verno + (2 if p[IP].dst == FORGED else 1)
+        reply = (Ether(src=self.macs[p[IP].dst], dst=cp.ROUTER_MAC) /
+                 IP(src=p[IP].dst, dst=p[IP].src) /
+                 SAL(src_flowid=0x5eed, dst_flowid=p[SAL].src_flowid,
+                     ext=[SALControl(flags="SYN+ACK", verno=77, ackno=ack & 0xffffffff,
+                                     nonce=0x1111)]) /
+                 TCP(sport=0, dport=0, flags="SA", seq=1, ack=p[TCP].seq + 1))
+        self.sendp(reply, iface=self.iface, verbose=False)
+
+
+def case_health(binary, root, tmp):
+    sock = os.path.join(tmp, "sock", "ssr.sock")
+    live = it.Live(binary, "dp-health", tmp, HEALTH_CFG.replace("@SOCK@", sock))
+    resp = None
+    try:
+        resp = WrongAckResponder(live.veth.peer, T_MACS)
+        m = cp.Mgmt(sock)
+
+        def states():
+            tg = m.ok("rules.list", prefix="0000beef/32")["rules"][0]["targets"]
+            return dict((t["address"], t.get("health")) for t in tg)
+
+        want = {GOOD: "up", FORGED: "down"}
+        cp.wait_for(lambda: states() == want, 10)
+        eq(states(), want, "health: the correct answer keeps its target up, the wrong "
+           "ackno does not")
+        # it stays down through more wrong answers (rise 2 would have lifted it)
+        time.sleep(0.6)
+        eq(states(), want, "health: still so after more probes")
+        st = m.ok("stats")
+        bad = st.get("drops", {}).get("sal_probe_bad_ack", 0)
+        with resp.lock:
+            n_forged = len([x for x in resp.probes if x[1] == FORGED])
+        check(bad >= 4 and bad <= n_forged,
+              "health: wrong answers counted (%d, probes to %s %d)" % (bad, FORGED, n_forged))
+        m.close()
+        resp.stop()
+        resp = None
+        c = live.stop()
+        check(c.get("health_answers", 0) >= 3, "health: good answers counted (%r)" % c)
+    finally:
+        if resp is not None:
+            resp.stop()
+        live.close()
+
+
 CASES = {
     "aging": case_aging,
+    "health": case_health,
 }
 
 
