@@ -25,8 +25,17 @@
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 #define TCP_HDR_LEN 20
-/* Largest segment echoed: what fits in a default mbuf with our headers. */
+/* Largest segment echoed: what fits in a default mbuf with our headers.
+ * A longer one is a counted drop (sal_local_too_big): it is not
+ * acknowledged, so the peer's TCP sends it again (or smaller). */
 #define TCP_MAX_ECHO 1600
+/* Buckets of the index of flows by peer (find_syn): a power of two, twice
+ * the flows, so chains stay short. */
+#define SYN_HASH_SIZE (2 * SSR_LOCAL_FLOWS)
+#define SYN_HASH_NONE UINT16_MAX
+
+_Static_assert((SYN_HASH_SIZE & (SYN_HASH_SIZE - 1)) == 0, "a power of two");
+_Static_assert(SSR_LOCAL_FLOWS < SYN_HASH_NONE, "slot numbers fit below NONE");
 
 /* One terminated flow. */
 struct ssr_local_flow {
@@ -39,6 +48,9 @@ struct ssr_local_flow {
 	uint32_t tcp_rcv_nxt;
 	uint16_t tcp_sport;       /* client's port, network order */
 	uint16_t tcp_dport;       /* our port, network order */
+	uint32_t syn_flowid;      /* the SYN's src_flowid: with peer_ip, the
+				   * key of the SYN index */
+	uint16_t syn_next;        /* next slot in its SYN index chain */
 	uint8_t gen;              /* generation of this slot's flowID */
 	uint8_t in_use;
 	uint8_t proto;            /* SAL protocol field of the flow */
@@ -51,7 +63,9 @@ struct ssr_local {
 	unsigned int n_free;
 	unsigned int n_active;
 	uint64_t next_check;
+	uint32_t syn_seed;        /* random: peers cannot aim at one chain */
 	uint16_t ip_id;
+	uint16_t syn_head[SYN_HASH_SIZE]; /* SYN index: first slot per bucket */
 };
 
 _Static_assert(SSR_LOCAL_FLOWS <= 65536, "16 slot bits in the flowID");
@@ -70,6 +84,9 @@ ssr_local_create(int socket)
 	}
 	for (i = 0; i < SSR_LOCAL_FLOWS; i++)
 		l->free[l->n_free++] = SSR_LOCAL_FLOWS - 1 - i;
+	for (i = 0; i < SYN_HASH_SIZE; i++)
+		l->syn_head[i] = SYN_HASH_NONE;
+	l->syn_seed = (uint32_t)rte_rand();
 	return l;
 }
 
@@ -92,9 +109,43 @@ flow_id(const struct ssr_worker *w, const struct ssr_local *l,
 	return (uint32_t)w->idx << 24 | (uint32_t)(f - l->f) << 8 | f->gen;
 }
 
+static inline uint32_t
+syn_bucket(const struct ssr_local *l, rte_be32_t peer, uint32_t peer_flowid)
+{
+	uint32_t h = (peer ^ l->syn_seed) * 0x9e3779b1u;
+
+	h = (h ^ peer_flowid ^ (h >> 15)) * 0x85ebca6bu;
+	return (h ^ (h >> 13)) & (SYN_HASH_SIZE - 1);
+}
+
+static void
+syn_index_add(struct ssr_local *l, struct ssr_local_flow *f)
+{
+	uint32_t b = syn_bucket(l, f->peer_ip, f->syn_flowid);
+
+	f->syn_next = l->syn_head[b];
+	l->syn_head[b] = f - l->f;
+}
+
+static void
+syn_index_del(struct ssr_local *l, struct ssr_local_flow *f)
+{
+	uint16_t *p = &l->syn_head[syn_bucket(l, f->peer_ip, f->syn_flowid)];
+	uint16_t slot = f - l->f;
+
+	while (*p != SYN_HASH_NONE) {
+		if (*p == slot) {
+			*p = f->syn_next;
+			return;
+		}
+		p = &l->f[*p].syn_next;
+	}
+}
+
 static void
 release(struct ssr_local *l, struct ssr_local_flow *f)
 {
+	syn_index_del(l, f);
 	f->in_use = 0;
 	f->timer_tsc = 0;
 	l->free[l->n_free++] = f - l->f;
@@ -185,8 +236,9 @@ send_ctrl(struct ssr_worker *w, struct ssr_local_flow *f, const struct sal_ep_ou
 	send_msg(w, &msg, f->peer_ip);
 }
 
-/* The transport of an accepted packet: echo in-order TCP data. */
-static void
+/* The transport of an accepted packet: echo in-order TCP data. False when
+ * the segment is too long to echo (the caller drops it, counted). */
+static bool
 tcp_echo(struct ssr_worker *w, struct ssr_local_flow *f, const uint8_t *frame,
 		const struct sal_pkt *sp)
 {
@@ -197,17 +249,17 @@ tcp_echo(struct ssr_worker *w, struct ssr_local_flow *f, const uint8_t *frame,
 	bool fin;
 
 	if (!f->tcp || sp->proto != SAL_PROTO_TCP || sp->l4_len < TCP_HDR_LEN)
-		return;
+		return true;
 	doff = (t[12] >> 4) * 4;
 	if (doff < TCP_HDR_LEN || doff > sp->l4_len || (t[13] & (TCP_SYN | TCP_RST)))
-		return;
+		return true;
 	seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
 	plen = sp->l4_len - doff;
 	fin = t[13] & TCP_FIN;
 	if (plen == 0 && !fin)
-		return; /* a pure ACK */
-	if (plen > TCP_MAX_ECHO)
-		return; /* cannot happen with one default mbuf */
+		return true; /* a pure ACK */
+	if (unlikely(plen > TCP_MAX_ECHO))
+		return false; /* not acknowledged: the peer sends it again */
 	sal_msg_init(&msg);
 	msg.src_flowid = f->ep.local_flowid;
 	msg.dst_flowid = f->ep.peer_flowid;
@@ -219,7 +271,7 @@ tcp_echo(struct ssr_worker *w, struct ssr_local_flow *f, const uint8_t *frame,
 		tcp_hdr(seg, f, f->tcp_snd_nxt, f->tcp_rcv_nxt, TCP_ACK);
 		msg.l4_len = TCP_HDR_LEN;
 		send_msg(w, &msg, f->peer_ip);
-		return;
+		return true;
 	}
 	f->tcp_rcv_nxt += plen + fin;
 	ack_flags = TCP_ACK | (plen != 0 ? TCP_PSH : 0) | (fin ? TCP_FIN : 0);
@@ -228,6 +280,7 @@ tcp_echo(struct ssr_worker *w, struct ssr_local_flow *f, const uint8_t *frame,
 	msg.l4_len = TCP_HDR_LEN + plen;
 	f->tcp_snd_nxt += plen + fin;
 	send_msg(w, &msg, f->peer_ip);
+	return true;
 }
 
 static void
@@ -263,6 +316,7 @@ handle_rx(struct ssr_worker *w, struct ssr_local_flow *f, struct rte_mbuf *m,
 	uint64_t now = rte_rdtsc();
 	struct sal_ep_out out, close_out;
 	struct sal_ep_rx rx;
+	bool consumed = true;
 
 	if (sal_ep_rx_from_pkt(frame, sp, &rx) != 0) {
 		ssr_drop(&w->stats, SSR_DROP_SAL_MALFORMED, 1);
@@ -281,8 +335,8 @@ handle_rx(struct ssr_worker *w, struct ssr_local_flow *f, struct rte_mbuf *m,
 	if (out.actions & SAL_EP_A_REPLY_RST)
 		ssr_sal_reply_rst(w, frame, sp);
 	apply(w, f, &out, now);
-	if (out.actions & SAL_EP_A_DELIVER)
-		tcp_echo(w, f, frame, sp);
+	if ((out.actions & SAL_EP_A_DELIVER) && unlikely(!tcp_echo(w, f, frame, sp)))
+		consumed = false;
 	if (out.actions & SAL_EP_A_PEER_CLOSED) {
 		/* an echo has nothing more to say once the peer is done */
 		sal_ep_step(&f->ep, SAL_EP_EV_CLOSE, NULL, &close_out);
@@ -291,23 +345,25 @@ handle_rx(struct ssr_worker *w, struct ssr_local_flow *f, struct rte_mbuf *m,
 	}
 	if (out.actions & SAL_EP_A_FREE)
 		release(w->local, f);
-	ssr_count(&w->stats, SSR_CNT_CONSUMED, 1);
+	if (likely(consumed))
+		ssr_count(&w->stats, SSR_CNT_CONSUMED, 1);
+	else
+		ssr_drop(&w->stats, SSR_DROP_SAL_LOCAL_TOO_BIG, 1);
 	rte_pktmbuf_free(m);
 }
 
+/* The live flow a (retransmitted) SYN from peer's peer_flowid started. */
 static struct ssr_local_flow *
 find_syn(struct ssr_local *l, rte_be32_t peer, uint32_t peer_flowid)
 {
-	unsigned int i, seen = 0;
+	uint16_t i = l->syn_head[syn_bucket(l, peer, peer_flowid)];
 
-	for (i = 0; i < SSR_LOCAL_FLOWS && seen < l->n_active; i++) {
+	while (i != SYN_HASH_NONE) {
 		struct ssr_local_flow *f = &l->f[i];
 
-		if (!f->in_use)
-			continue;
-		seen++;
-		if (f->peer_ip == peer && f->ep.peer_flowid == peer_flowid)
+		if (f->peer_ip == peer && f->syn_flowid == peer_flowid)
 			return f;
+		i = f->syn_next;
 	}
 	return NULL;
 }
@@ -341,6 +397,8 @@ ssr_local_request(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp)
 		f->gen = f->gen == UINT8_MAX ? 1 : f->gen + 1; /* never 0 */
 		f->timer_tsc = 0;
 		f->peer_ip = peer;
+		f->syn_flowid = sp->src_flowid;
+		syn_index_add(l, f);
 		f->local_ip = sal_pkt_ip_dst(frame, sp);
 		f->proto = sp->proto;
 		f->tcp = 0;

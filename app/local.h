@@ -11,13 +11,18 @@
  * minimal TCP echo (handshake, in-order data echoed back at once, the
  * peer's FIN answered with ours; out-of-order data gets a duplicate ACK and
  * our own data is not retransmitted, so an echo can be lost and the client
- * retransmits). Datagrams (no CONTROL) to a local rule are not served.
+ * retransmits; a segment of more than 1600 bytes is not echoed nor
+ * acknowledged but dropped, counted as sal_local_too_big). Datagrams (no
+ * CONTROL) to a local rule are not served.
  *
  * Each worker owns a table of SSR_LOCAL_FLOWS flows; a flow's SAL flowID is
  * [worker 8 | slot 16 | generation 8] (generation never 0), so the owner is
- * known from the flowID. Packets are matched exactly (our flowID, the
- * peer's flowID and address), so a gateway-mode flowID that happens to
- * decode to a local slot falls through to the flow table.
+ * known from the flowID. A retransmitted SYN finds its flow through a hash
+ * index keyed by (peer address, peer flowID) with a random seed, so the
+ * cost stays O(1) expected however many flows are half-open. Packets are
+ * matched exactly (our flowID, the peer's flowID and address), so a
+ * gateway-mode flowID that happens to decode to a local slot falls through
+ * to the flow table.
  */
 
 #ifndef SSR_LOCAL_H

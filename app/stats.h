@@ -103,6 +103,7 @@ extern "C" {
 	_(SAL_DELAY_TIMEOUT, "delayed request timed out") \
 	_(SAL_LOCAL_UNSUPPORTED, "datagram for a local rule (flows only)") \
 	_(SAL_LOCAL_REJECTED, "local flow: the SAL endpoint refused the packet") \
+	_(SAL_LOCAL_TOO_BIG, "local flow: TCP segment too long to echo (> 1600 bytes)") \
 	_(SAL_REG_DENIED, "registration from a host outside registration.allow") \
 	_(SAL_REG_MALFORMED, "malformed in-band registration message") \
 	_(SAL_PROBE_STRAY, "SYN-ACK to a health-probe flowID of no probe") \

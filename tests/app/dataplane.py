@@ -18,6 +18,10 @@ Cases:
            whose SAL ackno does not acknowledge the probe (a stray or forged
            answer): the first is up, the second goes down and stays down,
            and each wrong answer is counted (drop.sal_probe_bad_ack).
+  local-big  over a veth with a 2000-byte MTU: a flow of the router's echo
+           endpoint gets a 1700-byte TCP segment (more than it echoes): no
+           echo, no acknowledgement, one drop.sal_local_too_big; the next
+           small segment is echoed as if the long one never came.
 
 Exit 0 = pass, 1 = fail, 77 = skip (no scapy, or no root for the veth).
 """
@@ -199,9 +203,46 @@ def case_health(binary, root, tmp):
         live.close()
 
 
+def case_local_big(binary, root, tmp):
+    from scapy.all import IP, TCP, Ether, Raw
+    from sal import SAL, SALControl, SALService, sid
+    import subprocess
+    live = it.Live(binary, "dp-local-big", tmp, it.LOCAL_CFG)
+    try:
+        for ifc in (live.veth.router, live.veth.peer):
+            subprocess.run(["ip", "link", "set", ifc, "mtu", "2000"], check=True)
+        C, N, c, x = 0x41, 0x6161, 2000, 7000
+        ip = Ether(src=it.HOST, dst=it.ROUTER_MAC) / IP(src="192.0.2.100", dst="192.0.2.1")
+        svc = SALService(service_id=sid("0000000e"))
+        sa = live.exchange(ip / SAL(src_flowid=C, ext=[SALControl(flags="SYN", verno=c,
+                                                                  nonce=N), svc]) /
+                           TCP(sport=0, dport=0, flags="S", seq=x), "SYN")
+        if sa is None:
+            return
+        L, s_isn, y = sa[SAL].src_flowid, sa[SAL].control().verno, sa[TCP].seq
+        live.quiet(ip / SAL(src_flowid=C, dst_flowid=L,
+                            ext=[SALControl(flags="ACK", verno=c + 1, ackno=s_isn + 1,
+                                            nonce=N), svc]) /
+                   TCP(flags="A", seq=x + 1, ack=y + 1), "handshake ACK")
+        big = bytes(range(256)) * 6 + bytes(164)      # 1700 bytes
+        live.quiet(ip / SAL(src_flowid=C, dst_flowid=L) /
+                   TCP(flags="PA", seq=x + 1, ack=y + 1) / Raw(big), "1700-byte segment")
+        msg = b"small after big"
+        echo = live.exchange(ip / SAL(src_flowid=C, dst_flowid=L) /
+                             TCP(flags="PA", seq=x + 1, ack=y + 1) / Raw(msg), "small segment")
+        if echo is not None:
+            eq(bytes(echo[TCP].payload), msg, "local-big: the small segment echoed")
+            eq(echo[TCP].ack, x + 1 + len(msg), "local-big: the long one was not acknowledged")
+        c = live.stop()
+        eq(c.get("drop.sal_local_too_big"), 1, "local-big: the long segment is a counted drop")
+    finally:
+        live.close()
+
+
 CASES = {
     "aging": case_aging,
     "health": case_health,
+    "local-big": case_local_big,
 }
 
 

@@ -931,6 +931,15 @@ def run_local(binary, root, tmp):
     # 1023 more flows fit in the worker's table (SSR_LOCAL_FLOWS 1024)
     for i in range(1100):
         seq.append((request(svc_text=ECHO_SID, fid=0x9000 + i, nonce=i), {}, None))
+    # with the table full, retransmitted SYNs still find their flows (the
+    # SYN index, app/local.c) and get the same SYN+ACK; a refused one is
+    # still refused
+    again = [0, 511, 1022]
+    for i in again:
+        seq.append((request(svc_text=ECHO_SID, fid=0x9000 + i, nonce=i), {"sal_local": 1},
+                    None))
+    seq.append((request(svc_text=ECHO_SID, fid=0x9000 + 1050, nonce=1050),
+                drop("sal_flow_full"), None))
     expect = {"sal_local": 1023, "drop.sal_flow_full": 77}
     for _f, e, _o in seq:
         add_expect(expect, e)
@@ -949,7 +958,12 @@ def run_local(binary, root, tmp):
     compare(c, expect, "local")
     wants = [o for _f, _e, o in seq if o is not None]
     eq([p[IP].dst for p in sent][:len(wants)], wants, "local: replies in order")
-    eq(len([p for p in sent if not is_rst(p)]), 2 + 1023, "local: SYN+ACKs sent")
+    eq(len([p for p in sent if not is_rst(p)]), 2 + 1023 + len(again), "local: SYN+ACKs sent")
+    for i in again:
+        acks = [p[SAL].src_flowid for p in sent if not is_rst(p) and
+                p[SAL].dst_flowid == 0x9000 + i]
+        eq(len(acks), 2, "local: SYN+ACKs to client flowID %#x" % (0x9000 + i))
+        eq(len(set(acks)), 1, "local: the retransmitted SYN %#x found its flow" % (0x9000 + i))
 
 
 def reg_msg(mtype=0, sid_hex="00004001", bits=32, flags=0, addr="0.0.0.0", length=48, xid=7):
