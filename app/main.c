@@ -308,6 +308,30 @@ print_counters(struct ssr_router *r, const struct ssr_control *ctl, FILE *f)
 }
 
 /*
+ * Shutdown, after every loop stopped: the control lcore and the workers
+ * hand packets to each other (a worker's inbox can hold a packet that
+ * resolves to a neighbour miss for the control lcore, which may route one
+ * back), so drain both sides until neither holds anything; a few rounds at
+ * most, as each round only ends or sends on what the last one left.
+ */
+static void
+drain_all(struct ssr_router *r, struct ssr_control *ctl)
+{
+	unsigned int round, i, left = 0;
+
+	for (round = 0; round < 8; round++) {
+		ssr_control_finish(ctl);
+		left = 0;
+		for (i = 0; i < r->n_workers; i++)
+			left += ssr_worker_finish(r->workers[i]);
+		if (left == 0 && rte_ring_count(r->ctl_ring) == 0)
+			return;
+	}
+	MLOG(WARNING, "%u packet(s) still queued between lcores at shutdown", left +
+			rte_ring_count(r->ctl_ring));
+}
+
+/*
  * At exit, once the workers, the control lcore and the ports have given
  * back every mbuf they held: what is still out of a pool leaked somewhere.
  * Tests read these lines (tests/hostile).
@@ -577,10 +601,7 @@ main(int argc, char **argv)
 	run(r, &ctl, plane, o.idle_ms);
 
 	/* orderly shutdown: workers have left their loops */
-	ssr_control_finish(&ctl);
-	for (i = 0; i < (int)r->n_workers; i++)
-		if (ssr_worker_finish(r->workers[i]) != 0)
-			MLOG(WARNING, "worker %d: inbox not empty at shutdown", i);
+	drain_all(r, &ctl);
 	print_counters(r, &ctl, stdout);
 	status = EXIT_SUCCESS;
 out:
