@@ -51,9 +51,22 @@
  * lane i runs on the i-th EAL lcore, the main lcore included, and the rate
  * is the sum over lanes; a fresh router is built for each worker count.
  *
+ * Diagnostics: --breakdown times the case's table lookups alone on the same
+ * templates (svctable lookup + pick, flowtable lookup; one worker);
+ * --no-rule-counters runs the cases that count per rule again with the
+ * workers' per-rule and per-target counters off (rows "<case>.no_rule_
+ * counters"), to show their share; --thp backs the EAL's --no-huge memory
+ * with transparent huge pages (madvise), as hugepages would, to show what
+ * 4 KB pages cost the big tables. Instructions per packet, exactly:
+ *   valgrind --tool=callgrind --toggle-collect=router_iter \
+ *       --toggle-collect=base_iter bench_pipeline ... -- --cases resolve_syn
+ * (router_iter / base_iter: one burst of the router / the baseline; divide
+ * by 32 x their call counts).
+ *
  * Usage: bench_pipeline [EAL args] -- [--json] [--full] [--rules N]
  *          [--flows N] [--workers a,b] [--rounds N] [--seconds S]
- *          [--templates N] [--cases a,b,...]
+ *          [--templates N] [--cases a,b,...] [--breakdown]
+ *          [--no-rule-counters] [--thp]
  */
 
 #include <errno.h>
@@ -63,6 +76,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <rte_byteorder.h>
@@ -78,7 +92,9 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
+#include <rte_memory.h>
 #include <rte_pause.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
@@ -104,6 +120,8 @@ int ssr_stop_flag;
 #define N_CLIENTS 64
 #define LOCAL_FLOWS 64
 #define MAX_LANES 16
+/* Bulk rules per rule-model transaction. */
+#define LOAD_CHUNK 16384
 
 /* Addresses, host order: one /8 subnet holds the router, the targets
  * (10.2.0.x) and the clients (10.1.0.x), all static neighbours. */
@@ -139,6 +157,9 @@ static const double case_target[C_MAX] = { 0.5, 0.7, 0, 0, 0 };
 struct opts {
 	bool json;
 	bool full;
+	bool breakdown;
+	bool no_counters;
+	bool thp;
 	uint32_t rules;
 	uint32_t flows;
 	uint32_t templates;
@@ -572,6 +593,11 @@ router_build(struct bench_router *b, unsigned int nw, uint32_t n_rules, uint32_t
 	b->rules = ssr_rules_create(r);
 	if (b->rules == NULL)
 		FAIL("rule model: %s", strerror(errno));
+	/* The config's own rules as main.c loads them; the bulk rules (which
+	 * sized the tables above) in transactions of LOAD_CHUNK rules: the
+	 * rule model refuses one transaction of more than 32768 rules (its
+	 * grace-period queue, RETIRE_MAX in services.c). */
+	b->cfg->n_services = b->n_orig;
 	txn = ssr_rules_begin(b->rules, "load");
 	if (txn == NULL)
 		FAIL("rule transaction: out of memory");
@@ -581,6 +607,23 @@ router_build(struct bench_router *b, unsigned int nw, uint32_t n_rules, uint32_t
 	}
 	if (ssr_rules_commit(txn, &e) != 0)
 		FAIL("rules commit: %s: %s", e.field, e.msg);
+	b->cfg->n_services = b->n_orig + b->n_bulk;
+	for (i = 0; i < b->n_bulk; i += LOAD_CHUNK) {
+		uint32_t k, end = RTE_MIN(b->n_bulk, i + LOAD_CHUNK);
+
+		/* workers are offline: every grace period is over at once */
+		ssr_rules_poll(b->rules, ssr_now_ms());
+		txn = ssr_rules_begin(b->rules, "batch");
+		if (txn == NULL)
+			FAIL("rule transaction: out of memory");
+		for (k = i; k < end; k++)
+			if (ssr_rules_put(txn, &b->all[b->n_orig + k], true, &e) != 0) {
+				ssr_rules_abort(txn);
+				FAIL("bulk rule %u: %s: %s", k, e.field, e.msg);
+			}
+		if (ssr_rules_commit(txn, &e) != 0)
+			FAIL("bulk rules commit at %u: %s: %s", i, e.field, e.msg);
+	}
 	if (ssr_control_init(&b->ctl, r) != 0)
 		FAIL("control (static neighbours)");
 	b->ctl_ready = true;
@@ -595,6 +638,7 @@ router_build(struct bench_router *b, unsigned int nw, uint32_t n_rules, uint32_t
 		l->pool = r->port[0].pool;
 		if (l->w->txq[0] < 0 || l->w->n_rxq != 1)
 			FAIL("worker %u owns no queue pair", i);
+
 	}
 	return 0;
 fail:
@@ -660,12 +704,39 @@ push_router(struct lane *l, unsigned int n)
 	}
 }
 
+/* One burst through the router: what a worker's loop pass does with an
+ * RX burst. Out of line (as is the baseline's) so a profiler can count
+ * exactly this: valgrind --tool=callgrind --toggle-collect=router_iter. */
+static __rte_noinline void
+router_iter(struct ssr_worker *w, struct rte_mbuf **pkts)
+{
+	ssr_count(&w->stats, SSR_CNT_RX, BURST);
+	ssr_worker_process_burst(w, 0, pkts, BURST);
+	ssr_worker_poll(w);
+}
+
+/* One burst through io forwarding: an RX poll (which finds nothing, as
+ * the router's does), then TX of the burst. */
+static __rte_noinline void
+base_iter(const struct lane *l, struct rte_mbuf **pkts)
+{
+	struct rte_mbuf *rx[BURST];
+	uint16_t got = rte_eth_rx_burst(l->port_id, l->queue, rx, BURST);
+	uint16_t sent;
+
+	if (unlikely(got != 0))
+		rte_pktmbuf_free_bulk(rx, got);
+	sent = rte_eth_tx_burst(l->port_id, l->queue, pkts, BURST);
+	if (unlikely(sent != BURST))
+		rte_pktmbuf_free_bulk(pkts + sent, BURST - sent);
+}
+
 static int
 lane_phase(void *arg)
 {
 	struct lane *l = arg;
 	struct ssr_worker *w = l->w;
-	struct rte_mbuf *pkts[BURST], *rx[BURST];
+	struct rte_mbuf *pkts[BURST];
 	uint64_t n = 0, t0, now, end = phase_end;
 	bool router = phase_router != 0;
 
@@ -682,20 +753,10 @@ lane_phase(void *arg)
 			continue;
 		}
 		refresh(l, pkts, BURST);
-		if (router) {
-			ssr_count(&w->stats, SSR_CNT_RX, BURST);
-			ssr_worker_process_burst(w, 0, pkts, BURST);
-			ssr_worker_poll(w);
-		} else {
-			uint16_t got = rte_eth_rx_burst(l->port_id, l->queue, rx, BURST);
-			uint16_t sent;
-
-			if (unlikely(got != 0))
-				rte_pktmbuf_free_bulk(rx, got);
-			sent = rte_eth_tx_burst(l->port_id, l->queue, pkts, BURST);
-			if (unlikely(sent != BURST))
-				rte_pktmbuf_free_bulk(pkts + sent, BURST - sent);
-		}
+		if (router)
+			router_iter(w, pkts);
+		else
+			base_iter(l, pkts);
 		n += BURST;
 		now = rte_rdtsc();
 	} while (now < end);
@@ -1039,10 +1100,74 @@ median(double *v, unsigned int n)
 
 struct result {
 	double rate, cyc, base_rate, base_cyc;
+	double lookup_cyc;   /* --breakdown: the case's table lookups alone */
 	uint32_t frame;
 };
 
 static struct result results[4][C_MAX];
+
+/*
+ * --breakdown, one worker: the table lookups of a case alone, on the same
+ * templates (read in place, nothing rewritten), in cycles per packet: what
+ * the lookups cost at this table size, apart from the rest of the path.
+ */
+static double
+breakdown(enum bcase c)
+{
+	struct lane *l = &lanes[0];
+	struct ssr_router *r = &br.r;
+	const struct svctable_key *keys[BURST];
+	const struct svctable_rule *rules[BURST];
+	const struct svctable_target *picks[BURST];
+	struct flowtable_result fres[BURST];
+	uint64_t hashes[BURST], n = 0, t0, now, end, sink = 0;
+	uint32_t rfids[BURST], lens[BURST];
+	unsigned int i;
+	uint32_t t = 0;
+
+	end = rte_rdtsc() + (uint64_t)(o.seconds * (double)rte_get_tsc_hz());
+	t0 = rte_rdtsc();
+	do {
+		for (i = 0; i < BURST; i++) {
+			const uint8_t *f = l->tmpl + (size_t)t * STRIDE;
+			const uint8_t *ip = f + sizeof(struct rte_ether_hdr);
+			const uint8_t *sal = ip + 20;
+			uint32_t src, fid;
+
+			memcpy(&src, ip + 12, 4);
+			memcpy(&fid, sal, 4);
+			if (c == C_RESOLVE) {
+				/* SERVICE follows the 12-byte header and CONTROL */
+				keys[i] = (const struct svctable_key *)(const void *)
+					(sal + SAL_BASE_LEN + SAL_CONTROL_EXT_LEN + 4);
+				hashes[i] = svctable_flow_hash(rte_be_to_cpu_32(src),
+						rte_be_to_cpu_32(fid));
+			} else {
+				memcpy(&fid, sal + 4, 4);
+				rfids[i] = rte_be_to_cpu_32(fid);
+				lens[i] = l->tlen[t];
+			}
+			if (++t == l->n_tmpl)
+				t = 0;
+		}
+		if (c == C_RESOLVE) {
+			svctable_lookup_bulk(r->svc, keys, BURST, rules);
+			for (i = 0; i < BURST; i++)
+				if (rules[i] != NULL)
+					rte_prefetch0(rules[i]);
+			sink += svctable_pick_bulk(rules, hashes, BURST, picks);
+		} else {
+			sink += (uint64_t)__builtin_popcountll(flowtable_lookup_bulk(r->ft, 0,
+					rfids, lens, BURST, fres, rte_rdtsc()));
+		}
+		n += BURST;
+		now = rte_rdtsc();
+	} while (now < end);
+	if (sink != n)
+		fprintf(stderr, "bench_pipeline: breakdown of %s: %" PRIu64 " of %" PRIu64
+				" lookups hit\n", case_name[c], sink, n);
+	return (double)(now - t0) / (double)n;
+}
 
 static int
 run_case(enum bcase c, struct result *res)
@@ -1082,15 +1207,21 @@ run_case(enum bcase c, struct result *res)
 	res->cyc = median(cyc, o.rounds);
 	res->base_rate = median(brate, o.rounds);
 	res->base_cyc = median(bcyc, o.rounds);
+	res->lookup_cyc = 0;
+	if (o.breakdown && n_lanes == 1 && (c == C_RESOLVE || c == C_GATEWAY))
+		res->lookup_cyc = breakdown(c);
 	return 0;
 }
 
 static void
-report(enum bcase c, unsigned int nw, const struct result *res, const struct result *one)
+report(enum bcase c, const char *variant, unsigned int nw, const struct result *res,
+		const struct result *one)
 {
+	char name[64];
 	double ratio = res->rate / res->base_rate;
 	double scaling = one != NULL && one->rate > 0 ? res->rate / one->rate : 0;
 
+	snprintf(name, sizeof(name), "%s%s", case_name[c], variant);
 	if (o.json) {
 		printf("{\"name\": \"%s\", \"workers\": %u, \"rules\": %u, \"flows\": %u, "
 			"\"templates\": %u, \"burst\": %u, \"frame_bytes\": %u, "
@@ -1099,7 +1230,7 @@ report(enum bcase c, unsigned int nw, const struct result *res, const struct res
 			"\"baseline\": \"io_fwd\", \"baseline_pps\": %.0f, "
 			"\"baseline_ns_per_pkt\": %.2f, \"baseline_cycles_per_pkt\": %.1f, "
 			"\"ratio\": %.3f",
-			case_name[c], nw, o.rules, o.flows,
+			name, nw, o.rules, o.flows,
 			c == C_LOCAL ? LOCAL_FLOWS : o.templates, BURST, res->frame,
 			o.rounds, o.seconds, res->rate, 1e9 * nw / res->rate, res->cyc,
 			res->base_rate, 1e9 * nw / res->base_rate, res->base_cyc, ratio);
@@ -1108,9 +1239,11 @@ report(enum bcase c, unsigned int nw, const struct result *res, const struct res
 					ratio >= case_target[c] ? "true" : "false");
 		if (scaling > 0)
 			printf(", \"scaling_vs_1\": %.3f", scaling);
+		if (res->lookup_cyc > 0)
+			printf(", \"lookup_cycles_per_pkt\": %.1f", res->lookup_cyc);
 		printf("}\n");
 	} else {
-		printf("%-15s %3u %8.2f %8.1f %10.2f %8.1f %7.3f", case_name[c], nw,
+		printf("%-30s %3u %8.2f %8.1f %10.2f %8.1f %7.3f", name, nw,
 				res->rate / 1e6, res->cyc, res->base_rate / 1e6, res->base_cyc,
 				ratio);
 		if (case_target[c] > 0)
@@ -1120,6 +1253,9 @@ report(enum bcase c, unsigned int nw, const struct result *res, const struct res
 			printf("  %9s", "");
 		if (scaling > 0)
 			printf(" %6.2fx", scaling);
+		if (res->lookup_cyc > 0)
+			printf("  (%s lookups alone: %.1f cyc/pkt)",
+					c == C_RESOLVE ? "svctable" : "flowtable", res->lookup_cyc);
 		printf("\n");
 	}
 	fflush(stdout);
@@ -1161,8 +1297,26 @@ run_workers(unsigned int wi, unsigned int nw)
 			ret = -1;
 			goto out;
 		}
-		report(c, nw, &results[wi][c],
+		report(c, "", nw, &results[wi][c],
 				wi > 0 && o.workers[0] == 1 ? &results[0][c] : NULL);
+		if (o.no_counters && (c == C_RESOLVE || c == C_DROP_RULE || c == C_LOCAL)) {
+			struct result nc;
+
+			/* diagnostic: the same case with the workers' per-rule and
+			 * per-target counters off (a slot past the end is skipped) */
+			for (i = 0; i < nw; i++) {
+				lanes[i].w->n_rule_ctr = 0;
+				lanes[i].w->n_tgt_ctr = 0;
+			}
+			ret = run_case(c, &nc);
+			for (i = 0; i < nw; i++) {
+				lanes[i].w->n_rule_ctr = br.r.n_rule_slots;
+				lanes[i].w->n_tgt_ctr = br.r.n_tgt_ctr;
+			}
+			if (ret != 0)
+				goto out;
+			report(c, ".no_rule_counters", nw, &nc, NULL);
+		}
 	}
 out:
 	router_free(&br);
@@ -1174,7 +1328,8 @@ usage(void)
 {
 	fprintf(stderr,
 		"usage: bench_pipeline [EAL args] -- [--json] [--full] [--rules N] [--flows N]\n"
-		"         [--workers a,b] [--rounds N] [--seconds S] [--templates N]\n"
+		"         [--workers a,b] [--rounds N] [--seconds S] [--templates N] [--breakdown]\n"
+		"         [--no-rule-counters] [--thp]\n"
 		"         [--cases resolve_syn,gateway_data,local,drop_rule,drop_malformed]\n");
 }
 
@@ -1205,6 +1360,9 @@ parse_opts(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "templates", required_argument, NULL, 't' },
 		{ "cases", required_argument, NULL, 'c' },
+		{ "breakdown", no_argument, NULL, 'b' },
+		{ "no-rule-counters", no_argument, NULL, 'C' },
+		{ "thp", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool rules_set = false, flows_set = false, tmpl_set = false, rounds_set = false;
@@ -1225,6 +1383,15 @@ parse_opts(int argc, char **argv)
 			break;
 		case 'f':
 			o.full = true;
+			break;
+		case 'b':
+			o.breakdown = true;
+			break;
+		case 'C':
+			o.no_counters = true;
+			break;
+		case 'H':
+			o.thp = true;
 			break;
 		case 'r':
 			if (parse_u32(optarg, 1, 1u << 24, &o.rules) != 0)
@@ -1306,6 +1473,20 @@ parse_opts(int argc, char **argv)
 
 static char runtime_dir[256];
 
+/* --thp: ask for transparent huge pages under the EAL's memory (anonymous
+ * with --no-huge, not touched yet), so tables sit on 2 MB pages as they
+ * would on hugepages. */
+static int
+thp_advise(const struct rte_memseg_list *msl, void *arg)
+{
+	unsigned int *n = arg;
+
+	if (msl->base_va != NULL && msl->len != 0 &&
+			madvise(msl->base_va, msl->len, MADV_HUGEPAGE) == 0)
+		(*n)++;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1324,6 +1505,13 @@ main(int argc, char **argv)
 		usage();
 		rte_eal_cleanup();
 		return 2;
+	}
+	if (o.thp) {
+		unsigned int n = 0;
+
+		rte_memseg_list_walk(thp_advise, &n);
+		if (n == 0)
+			fprintf(stderr, "bench_pipeline: --thp: no memory could be advised\n");
 	}
 	lanes[n_lcores++].lcore = rte_get_main_lcore();
 	RTE_LCORE_FOREACH_WORKER(l) {
@@ -1346,7 +1534,7 @@ main(int argc, char **argv)
 		printf("%u resolve rules, %u gateway flows, %u templates per lane; "
 				"%u EAL lcore(s), TSC %.2f GHz\n", o.rules, o.flows, o.templates,
 				n_lcores, rte_get_tsc_hz() / 1e9);
-		printf("%-15s %3s %8s %8s %10s %8s %7s  %9s %7s\n", "case", "wrk", "Mpps",
+		printf("%-30s %3s %8s %8s %10s %8s %7s  %9s %7s\n", "case", "wrk", "Mpps",
 				"cyc/pkt", "base Mpps", "base cyc", "ratio", "target", "scale");
 	}
 	for (i = 0; i < o.n_workers; i++) {
