@@ -3,7 +3,7 @@
 # Copyright(c) 2026 The serval-sr authors
 """Soak: serval-sr's invariants under mixed traffic and continuous change.
 
-usage: soak.py <serval-sr> <source-root> [seconds]
+usage: soak.py <serval-sr> [seconds]
        (or SOAK_SECONDS=3600; default 60; SOAK_RATE=0.5 scales the traffic)
 
 serval-sr runs with a worker lcore and the control lcore (-l 0-1) on one
@@ -457,7 +457,7 @@ class Flow:
 # ---- the run ----
 
 class Soak:
-    def __init__(self, binary, ctl, root, tmp, seconds, rate):
+    def __init__(self, binary, ctl, veth, tmp, seconds, rate):
         self.binary, self.tmp, self.seconds, self.rate = binary, tmp, seconds, rate
         self.rng = random.Random(0x5e41)
         self.tl = Timeline()
@@ -478,7 +478,7 @@ class Soak:
         self.rss = []
         self.lat = [None, None]     # min, max in-flight window of a resolved SYN
         # the router
-        self.veth = it.Veth()
+        self.veth = veth
         self.outp = os.path.join(tmp, "out.pcap")
         self.r = cp.Router(binary, ctl, "soak", tmp, open(self.files["A"]).read(),
                            ["net_pcap0,rx_iface=%s,tx_pcap=%s" % (self.veth.router, self.outp)],
@@ -1017,11 +1017,11 @@ def asan_build(binary):
 
 
 def main():
-    if len(sys.argv) not in (3, 4):
+    if len(sys.argv) not in (2, 3):
         print(__doc__)
         return 2
-    binary, root = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    seconds = float(sys.argv[3] if len(sys.argv) == 4 else os.environ.get("SOAK_SECONDS", 60))
+    binary = os.path.abspath(sys.argv[1])
+    seconds = float(sys.argv[2] if len(sys.argv) == 3 else os.environ.get("SOAK_SECONDS", 60))
     if os.geteuid() != 0:
         print("SKIP: needs root for a veth pair")
         return 77
@@ -1036,10 +1036,19 @@ def main():
         opts = os.environ.get("ASAN_OPTIONS", "")
         os.environ["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "quarantine_size_mb=16"
     ctl = os.path.join(os.path.dirname(binary), "mgmt", "servalctl")
+
+    def stopped(sig, _frame):
+        # meson's timeout (or anyone) stopping the run: unwind through the
+        # finally blocks, so the router is stopped and the veth deleted
+        raise KeyboardInterrupt("signal %d" % sig)
+
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGINT, stopped)
     tmp = tempfile.mkdtemp(prefix="ssr-soak-")
     soak = None
+    veth = it.Veth()
     try:
-        soak = Soak(binary, ctl, root, tmp, seconds, rate)
+        soak = Soak(binary, ctl, veth, tmp, seconds, rate)
         if soak.r.up:
             soak.run()
             c = soak.r.stop()
@@ -1049,9 +1058,9 @@ def main():
     finally:
         if soak is not None:
             soak.r.kill()
-            soak.veth.close()
             if hasattr(soak, "tail"):
                 soak.tail.close()
+        veth.close()
         if it.failures:
             print("scratch files kept in", tmp)
         else:
