@@ -358,7 +358,8 @@ class PcapTail:
         if self.f is None:
             if not os.path.exists(self.path):
                 return []
-            self.f = open(self.path, "rb")
+            # read-write: punching a hole needs a writable descriptor
+            self.f = open(self.path, "r+b")
         self.f.seek(self.off)
         data = self.f.read()
         self.off += len(data)
@@ -1160,6 +1161,9 @@ def finish(soak, c, sanitized):
            fig["gw_reset"], fig["migrations"], fig["wrong_nonce"], fig["malformed"],
            fig["stray"], fig["changes"], fig["drains"], fig["removals"], fig["leases"],
            fig["expired"], fig["reloads"], fig["sighup"]))
+    st = os.stat(soak.outp)
+    print("output file: %.1f MB written, %.1f MB left on disk (read parts punched out)" %
+          (st.st_size / 1e6, st.st_blocks * 512 / 1e6))
     print("in-flight window of a resolved SYN (sent to output read) %.1f..%.1f ms" %
           (1e3 * (lo or 0), 1e3 * (hi or 0)))
     print("counters: rx %d tx %d dropped %d; port ipackets %d imissed %d" %
