@@ -205,14 +205,16 @@ class Timeline:
 
 
 class Model:
-    """The rule state the router should have; every change goes through
-    apply(), which records eligibility transitions on the timeline."""
+    """The rule state the router should have. A change is begin() (the new
+    state's newly eligible targets open on the timeline) and commit() (those
+    no longer eligible close), around the request."""
 
     def __init__(self, tl):
         self.tl = tl
         self.rules = {}         # prefix -> {"mode": m, "targets": {addr: [w, prio, origin]}}
         self.elig = {}          # prefix -> set
         self.gw = set()
+        self.opened = set()     # (prefix, addr) opened by the last begin()
 
     def snapshot(self):
         elig = {p: eligible(r["targets"]) for p, r in self.rules.items()}
@@ -221,19 +223,20 @@ class Model:
 
     def begin(self, t_req):
         """Before a change is sent: what becomes eligible opens now."""
-        self._old = (self.elig, self.gw)
         elig, gw = self.snapshot()
-        for p, s in elig.items():
-            for a in s - self.elig.get(p, set()):
-                self.tl.on((p, a), t_req)
+        self.opened = {(p, a) for p, s in elig.items() for a in s - self.elig.get(p, set())}
+        for key in self.opened:
+            self.tl.on(key, t_req)
         return elig, gw
 
     def commit(self, t_req, t_rep, new):
         """After its reply: what stopped being eligible closes now."""
         elig, gw = new
-        for p, s in self.elig.items():
-            for a in s - elig.get(p, set()):
+        was = {(p, a) for p, s in self.elig.items() for a in s} | self.opened
+        for p, a in was:
+            if a not in elig.get(p, set()):
                 self.tl.off((p, a), t_rep)
+        self.opened = set()
         for a in self.gw - gw:
             self.tl.removal(a, t_req, t_rep)
         self.elig, self.gw = elig, gw
