@@ -177,3 +177,23 @@ svc_vec_push(struct svc_vec *v)
 		return NULL;
 	return svc_vec_at(v, v->n++);
 }
+
+void
+svc_vec_take(struct svc_vec *v, struct svc_vec *keep)
+{
+	*v = *keep;
+	v->n = 0;
+	svc_vec_init(keep, v->esz);
+}
+
+void
+svc_vec_keep(struct svc_vec *keep, struct svc_vec *v)
+{
+	if (keep->a == NULL && v->cap <= SVC_VEC_KEEP_MAX) {
+		*keep = *v;
+		keep->n = 0;
+	} else {
+		svc_vec_fini(v);
+	}
+	svc_vec_init(v, v->esz);
+}

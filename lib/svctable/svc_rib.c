@@ -72,15 +72,16 @@ svc_key_valid(const struct svctable_key *k, unsigned int len)
 }
 
 int
-svc_rib_init(struct svc_rib *r)
+svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules)
 {
 	memset(r, 0, sizeof(*r));
+	r->rules = rules;
 	if (svc_rib_reserve(r, 1) != 0)
 		return -ENOMEM;
 	r->root = r->free_list;
 	r->free_list = r->root->child[0];
 	r->n_free--;
-	memset(r->root, 0, sizeof(*r->root));
+	memset(r->root, 0, sizeof(*r->root)); /* rep 0: the zero key */
 	r->n_nodes = 1;
 	return 0;
 }
@@ -142,7 +143,7 @@ svc_rib_reserve(struct svc_rib *r, uint32_t n)
 }
 
 static struct svc_rib_node *
-node_new(struct svc_rib *r, const struct svctable_key *key, unsigned int len)
+node_new(struct svc_rib *r, unsigned int len, uint32_t rep)
 {
 	struct svc_rib_node *n = r->free_list;
 
@@ -151,8 +152,7 @@ node_new(struct svc_rib *r, const struct svctable_key *key, unsigned int len)
 	r->n_free--;
 	r->n_nodes++;
 	memset(n, 0, sizeof(*n));
-	n->key = *key;
-	svctable_key_mask(&n->key, len);
+	n->rep = rep;
 	n->len = (uint16_t)len;
 	n->flags = SVC_RIB_DIRTY;
 	return n;
@@ -167,19 +167,23 @@ node_del(struct svc_rib *r, struct svc_rib_node *n)
 	r->n_nodes--;
 }
 
+/*
+ * Descents are blind: they follow the key's bit at each node's length and
+ * compare keys once, at the end. Every node on the way holds a prefix of
+ * the last node's key, so that one comparison settles the whole path, and
+ * the nodes' keys (their rep rules, elsewhere in memory) are loaded once per
+ * descent rather than once per level.
+ */
 struct svc_rib_node *
 svc_rib_find(const struct svc_rib *r, const struct svctable_key *key,
 		unsigned int len)
 {
 	struct svc_rib_node *x = r->root;
 
-	while (x != NULL && x->len < len) {
+	while (x != NULL && x->len < len)
 		x = x->child[svc_key_bit(key, x->len)];
-		if (x != NULL && x->len <= len &&
-				svc_key_diff(key, &x->key, x->len) < x->len)
-			return NULL;
-	}
-	if (x == NULL || x->len != len || x->rule == 0)
+	if (x == NULL || x->len != len || x->rule == 0 ||
+			svc_key_diff(key, svc_rib_key(r, x), len) < len)
 		return NULL;
 	return x;
 }
@@ -188,38 +192,51 @@ struct svc_rib_node *
 svc_rib_mark(struct svc_rib *r, const struct svctable_key *key,
 		unsigned int len)
 {
-	struct svc_rib_node *x = r->root;
+	struct svc_rib_node *n = svc_rib_find(r, key, len), *x = r->root;
 
-	/* marks as it goes: a stray mark on a failed search costs only a
-	 * visit by svc_rib_prune(), which clears it */
-	while (x != NULL) {
+	if (n == NULL)
+		return NULL;
+	/* the path is in cache now */
+	for (;;) {
 		unsigned int bit;
 
+		/* the rule to delete keys the whole path, and it is in cache:
+		 * the trie build reads these keys (prune moves them on) */
+		x->rep = n->rule;
 		x->flags |= SVC_RIB_DIRTY;
-		if (x->len >= len)
-			break;
+		if (x == n)
+			return n;
 		bit = svc_key_bit(key, x->len);
 		x->flags |= SVC_RIB_DIRTY_C(bit);
 		x = x->child[bit];
-		if (x != NULL && x->len <= len &&
-				svc_key_diff(key, &x->key, x->len) < x->len)
-			return NULL;
 	}
-	if (x == NULL || x->len != len || x->rule == 0)
-		return NULL;
-	return x;
 }
 
 struct svc_rib_node *
 svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
-		unsigned int len)
+		unsigned int len, uint32_t rule)
 {
-	struct svc_rib_node *x = r->root;
+	struct svc_rib_node *x = r->root, *c;
+	const struct svctable_key *k;
+	unsigned int d;
 
+	while (x->len < len) {
+		c = x->child[svc_key_bit(key, x->len)];
+		if (c == NULL)
+			break;
+		x = c;
+	}
+	/* the key agrees with every node of the path up to min(d, its len) */
+	k = svc_rib_key(r, x);
+	d = svc_key_diff(key, k, x->len < len ? x->len : len);
+	x = r->root;
 	for (;;) {
-		struct svc_rib_node *c, *n, *b;
-		unsigned int bit, lim, d;
+		struct svc_rib_node *n, *b;
+		unsigned int bit, lim, dc;
 
+		/* the new rule keys every node of its path, and it is in cache:
+		 * the trie build reads these keys (the root's key is empty) */
+		x->rep = rule;
 		x->flags |= SVC_RIB_DIRTY;
 		if (x->len == len)
 			return x;
@@ -227,34 +244,35 @@ svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
 		x->flags |= SVC_RIB_DIRTY_C(bit);
 		c = x->child[bit];
 		if (c == NULL) {
-			n = node_new(r, key, len);
+			n = node_new(r, len, rule);
 			x->child[bit] = n;
 			return n;
 		}
 		lim = c->len < len ? c->len : len;
-		d = svc_key_diff(key, &c->key, lim);
-		if (d == lim) {
+		dc = d < lim ? d : lim;
+		if (dc == lim) {
 			if (c->len <= len) {
 				x = c;
 				continue;
 			}
-			/* the new prefix sits between x and c */
-			n = node_new(r, key, len);
-			n->child[svc_key_bit(&c->key, len)] = c;
+			/* the new prefix sits between x and c (c's key is k's
+			 * up to c->len > len) */
+			n = node_new(r, len, rule);
+			n->child[svc_key_bit(k, len)] = c;
 			/* c may be on a path an earlier op of this commit marked */
 			if (c->flags & SVC_RIB_DIRTY)
-				n->flags |= SVC_RIB_DIRTY_C(svc_key_bit(&c->key, len));
+				n->flags |= SVC_RIB_DIRTY_C(svc_key_bit(k, len));
 			x->child[bit] = n;
 			return n;
 		}
-		/* key and c part at bit d: a branching node takes both */
-		n = node_new(r, key, len);
-		b = node_new(r, key, d);
-		b->flags |= SVC_RIB_DIRTY_C(svc_key_bit(key, d));
-		b->child[svc_key_bit(key, d)] = n;
-		b->child[svc_key_bit(&c->key, d)] = c;
+		/* key and c part at bit dc: a branching node takes both */
+		n = node_new(r, len, rule);
+		b = node_new(r, dc, rule);
+		b->flags |= SVC_RIB_DIRTY_C(svc_key_bit(key, dc));
+		b->child[svc_key_bit(key, dc)] = n;
+		b->child[svc_key_bit(k, dc)] = c;
 		if (c->flags & SVC_RIB_DIRTY)
-			b->flags |= SVC_RIB_DIRTY_C(svc_key_bit(&c->key, d));
+			b->flags |= SVC_RIB_DIRTY_C(svc_key_bit(k, dc));
 		x->child[bit] = b;
 		return n;
 	}
@@ -271,8 +289,12 @@ prune(struct svc_rib *r, struct svc_rib_node *x, uint32_t *leaks)
 			x->child[i] = prune(r, x->child[i], leaks);
 	x->flags &= (uint16_t)~SVC_RIB_WALK_FLAGS;
 	if (x == r->root || x->rule != 0 ||
-			(x->child[0] != NULL && x->child[1] != NULL))
+			(x->child[0] != NULL && x->child[1] != NULL)) {
+		/* the old rep may be a rule this commit deletes or replaces */
+		x->rep = x == r->root ? 0 : x->rule != 0 ? x->rule : x->child[0] != NULL ?
+			x->child[0]->rep : x->child[1] != NULL ? x->child[1]->rep : 0;
 		return x;
+	}
 	only = x->child[0] != NULL ? x->child[0] : x->child[1];
 	if (x->flags & SVC_RIB_DP_VALID)
 		(*leaks)++;

@@ -35,9 +35,11 @@ svc_build_init(struct svc_build *b, struct svctable *t)
 	memset(b, 0, sizeof(*b));
 	b->t = t;
 	svc_vec_init(&b->retire, sizeof(struct svc_retire));
-	svc_vec_init(&b->fresh, sizeof(struct svc_fresh));
-	svc_vec_init(&b->fixup, sizeof(struct svc_fixup));
-	svc_vec_init(&b->slots, sizeof(uint32_t));
+	if (t->n_retire_stash != 0)
+		svc_vec_take(&b->retire, &t->retire_stash[--t->n_retire_stash]);
+	svc_vec_take(&b->fresh, &t->keep_fresh);
+	svc_vec_take(&b->fixup, &t->keep_fixup);
+	svc_vec_take(&b->slots, &t->keep_slots);
 	b->new_default = t->root->default_rule;
 }
 
@@ -48,10 +50,11 @@ svc_build_fini(struct svc_build *b)
 
 	for (i = 0; i < b->slots.n; i++)
 		b->t->scratch_set[*(uint32_t *)svc_vec_at(&b->slots, i)] = 0;
-	svc_vec_fini(&b->retire);
-	svc_vec_fini(&b->fresh);
-	svc_vec_fini(&b->fixup);
-	svc_vec_fini(&b->slots);
+	/* the retire list is usually handed to the reclaim queue by now */
+	svc_retire_stash(b->t, &b->retire);
+	svc_vec_keep(&b->t->keep_fresh, &b->fresh);
+	svc_vec_keep(&b->t->keep_fixup, &b->fixup);
+	svc_vec_keep(&b->t->keep_slots, &b->slots);
 }
 
 /* an arena ran out: worth a retry only if retired memory is on its way back */
@@ -179,29 +182,35 @@ nchildren(const struct svc_rib_node *x)
 	return (live_child(x, 0) != NULL) + (live_child(x, 1) != NULL);
 }
 
+/*
+ * Rib nodes whose keys fill() needs: a node holds no key, its rep rule does,
+ * so the keys are read in one batch after the walk, their loads overlapped.
+ */
+struct fill_keys {
+	/* nodes whose prefix ends in the chunk: in walk order, ancestors
+	 * first (at most 2^7 - 1 nodes have lengths c..c+6) */
+	struct svc_rib_node *leaf[2 * SVC_FANOUT];
+	unsigned int n_leaf;
+	/* heads of the child regions: at most one per slot */
+	struct svc_rib_node *top[SVC_FANOUT];
+	unsigned int n_top;
+};
+
 /* what fill() does with one rib node inside the chunk [c, c + 6) */
 static int
 fill_one(struct svc_build *b, struct svc_rib_node *x, bool incl, unsigned int c,
-		uint32_t leaf[SVC_FANOUT], struct svc_rib_node *tops[SVC_FANOUT],
-		struct svc_rib_node **next, unsigned int *nn)
+		struct fill_keys *fk, struct svc_rib_node **next, unsigned int *nn)
 {
 	unsigned int end = c + SVC_STRIDE;
 	unsigned int i;
 	int ret;
 
-	if (incl && x->rule != 0) {
-		unsigned int l = x->len;
-		unsigned int lo = svc_key_bits(&x->key, c, l - c) << (end - l);
-		unsigned int n = 1u << (end - l);
-
-		/* ancestors are processed first: longer prefixes overwrite */
-		for (i = lo; i < lo + n; i++)
-			leaf[i] = x->rule;
-	}
+	if (incl && x->rule != 0)
+		fk->leaf[fk->n_leaf++] = x;
 	if (x->len >= end) {
 		/* only a prefix ending exactly at end: its subtree hangs below */
 		if (nchildren(x) != 0) {
-			tops[svc_key_bits(&x->key, c, SVC_STRIDE)] = x;
+			fk->top[fk->n_top++] = x;
 			return 0;
 		}
 		ret = retire_cache(b, x);
@@ -227,7 +236,7 @@ fill_one(struct svc_build *b, struct svc_rib_node *x, bool incl, unsigned int c,
 		} else if (z->rule != 0 && z->len == end) {
 			next[(*nn)++] = z;
 		} else {
-			tops[svc_key_bits(&z->key, c, SVC_STRIDE)] = z;
+			fk->top[fk->n_top++] = z;
 			/* a clean head is copied later: its node is wanted */
 			if (z->flags & SVC_RIB_DP_VALID)
 				rte_prefetch0(node_at(b->t, z->dp_idx));
@@ -242,15 +251,31 @@ fill_one(struct svc_build *b, struct svc_rib_node *x, bool incl, unsigned int c,
  * first: the children of a whole level are prefetched together, so the walk
  * waits for memory once per level instead of once per node.
  */
+/* the slot of the i-th set bit of m */
+static inline unsigned int
+nth_bit(uint64_t m, unsigned int i)
+{
+	while (i-- > 0)
+		m &= m - 1;
+	return (unsigned int)__builtin_ctzll(m);
+}
+
+/* leaf[] is set only when a prefix ends in the chunk (*n_leaf != 0), and
+ * tops[i] only where bit i of *top_mask is */
 static int
 fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
-		uint32_t leaf[SVC_FANOUT], struct svc_rib_node *tops[SVC_FANOUT])
+		const struct svc_node *old, uint32_t leaf[SVC_FANOUT], unsigned int *n_leaf,
+		struct svc_rib_node *tops[SVC_FANOUT], uint64_t *top_mask)
 {
-	/* a chunk holds at most 2^7 - 1 rib nodes (lengths c..c+6) */
+	const struct svc_rib *rib = &b->t->rib;
+	unsigned int end = c + SVC_STRIDE;
 	struct svc_rib_node *lvl[2][2 * SVC_FANOUT];
-	unsigned int n = 1, cur = 0, i;
+	struct fill_keys fk;
+	unsigned int n = 1, cur = 0, i, j;
 	int ret;
 
+	fk.n_leaf = 0;
+	fk.n_top = 0;
 	lvl[0][0] = y;
 	while (n != 0) {
 		unsigned int nn = 0;
@@ -266,13 +291,55 @@ fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
 		for (i = 0; i < n; i++) {
 			struct svc_rib_node *x = lvl[cur][i];
 
-			ret = fill_one(b, x, x == y ? incl : true, c, leaf, tops,
+			ret = fill_one(b, x, x == y ? incl : true, c, &fk,
 					lvl[cur ^ 1], &nn);
 			if (ret != 0)
 				return ret;
 		}
 		cur ^= 1;
 		n = nn;
+	}
+	/* a clean head still heads a child of y's old node over the same
+	 * chunk: its slot is known there, its key (a cache miss) is not needed */
+	if (old != NULL && old->pos != c)
+		old = NULL;
+	*top_mask = 0;
+	for (i = 0, j = 0; i < fk.n_top; i++) {
+		struct svc_rib_node *z = fk.top[i];
+		uint32_t k = z->dp_idx - (old != NULL ? old->child_base : 0);
+
+		if (old != NULL && (z->flags & (SVC_RIB_DIRTY | SVC_RIB_DP_VALID)) ==
+				SVC_RIB_DP_VALID &&
+				k < (uint32_t)__builtin_popcountll(old->child_vec)) {
+			unsigned int slot = nth_bit(old->child_vec, k);
+
+			tops[slot] = z;
+			*top_mask |= 1ull << slot;
+		} else {
+			fk.top[j++] = z;
+			rte_prefetch0(svc_rib_key(rib, z));
+		}
+	}
+	fk.n_top = j;
+	for (i = 0; i < fk.n_leaf; i++)
+		rte_prefetch0(svc_rib_key(rib, fk.leaf[i]));
+	*n_leaf = fk.n_leaf;
+	if (fk.n_leaf != 0)
+		memset(leaf, 0, SVC_FANOUT * sizeof(leaf[0]));
+	for (j = 0; j < fk.n_leaf; j++) {
+		const struct svc_rib_node *x = fk.leaf[j];
+		unsigned int l = x->len;
+		unsigned int lo = svc_key_bits(svc_rib_key(rib, x), c, l - c) << (end - l);
+
+		/* ancestors come first: longer prefixes overwrite */
+		for (i = lo; i < lo + (1u << (end - l)); i++)
+			leaf[i] = x->rule;
+	}
+	for (j = 0; j < fk.n_top; j++) {
+		unsigned int slot = svc_key_bits(svc_rib_key(rib, fk.top[j]), c, SVC_STRIDE);
+
+		tops[slot] = fk.top[j];
+		*top_mask |= 1ull << slot;
 	}
 	return 0;
 }
@@ -288,8 +355,8 @@ static int build_region(struct svc_build *b, struct svc_rib_node *y,
  */
 /* the fingerprint of a node whose key bits [from, to) are shared below */
 static void
-set_fp(struct svc_node *v, const struct svc_rib_node *y, unsigned int from,
-		unsigned int to)
+set_fp(const struct svc_rib *rib, struct svc_node *v, const struct svc_rib_node *y,
+		unsigned int from, unsigned int to)
 {
 	unsigned int len = to - from > 32 ? 32 : to - from;
 
@@ -299,23 +366,23 @@ set_fp(struct svc_node *v, const struct svc_rib_node *y, unsigned int from,
 	if (to - from > 32)
 		from = to - 32;
 	v->fp_at = (uint16_t)(from | len << 8);
-	v->fp = svc_key_bits32(&y->key, from, len);
+	v->fp = svc_key_bits32(svc_rib_key(rib, y), from, len);
 }
 
 static int
 rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 		struct svc_node *out)
 {
-	uint32_t leaf[SVC_FANOUT] = { 0 };
-	struct svc_rib_node *tops[SVC_FANOUT] = { NULL };
+	uint32_t leaf[SVC_FANOUT];
+	struct svc_rib_node *tops[SVC_FANOUT];
 	struct svc_node vals[SVC_FANOUT];
 	struct svc_rib_node *vtop[SVC_FANOUT];
 	bool vincl[SVC_FANOUT];
 	uint32_t runs[SVC_FANOUT];
 	struct svctable *t = b->t;
 	struct svc_node old, v;
-	uint64_t child_vec = 0, leaf_vec = 0;
-	unsigned int c, i, k = 0, nr = 0;
+	uint64_t child_vec = 0, leaf_vec = 0, top_mask, m;
+	unsigned int c, i, k = 0, nr = 0, n_leaf;
 	bool old_valid = (y->flags & SVC_RIB_DP_VALID) != 0, reuse_leaves;
 	int ret;
 
@@ -330,7 +397,7 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 		}
 		v.leaf_base = y->rule; /* terminal */
 		/* a terminal checks the first bits of its prefix past d */
-		set_fp(&v, y, d, d + (y->len - d > 32 ? 32 : y->len - d));
+		set_fp(&t->rib, &v, y, d, d + (y->len - d > 32 ? 32 : y->len - d));
 		if (old_valid) {
 			ret = retire_arrays(b, &old);
 			if (ret != 0)
@@ -341,12 +408,12 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 	}
 
 	c = incl ? y->len - 1u : y->len;
-	ret = fill(b, y, incl, c, leaf, tops);
+	ret = fill(b, y, incl, c, old_valid ? &old : NULL, leaf, &n_leaf, tops,
+			&top_mask);
 	if (ret != 0)
 		return ret;
-	for (i = 0; i < SVC_FANOUT; i++) {
-		if (tops[i] == NULL)
-			continue;
+	for (m = top_mask; m != 0; m &= m - 1) {
+		i = (unsigned int)__builtin_ctzll(m);
 		ret = build_region(b, tops[i], c + SVC_STRIDE, &vals[k], &vtop[k],
 				&vincl[k]);
 		if (ret < 0)
@@ -356,10 +423,10 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 			k++;
 		}
 	}
-	for (i = 0; i < SVC_FANOUT; i++)
+	for (i = 0; n_leaf != 0 && i < SVC_FANOUT; i++)
 		if (leaf[i] != 0)
 			break;
-	if (i < SVC_FANOUT) {
+	if (n_leaf != 0 && i < SVC_FANOUT) {
 		for (i = 0; i < SVC_FANOUT; i++)
 			if (i == 0 || leaf[i] != leaf[i - 1]) {
 				leaf_vec |= 1ull << i;
@@ -372,7 +439,7 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 	v.child_vec = child_vec;
 	v.leaf_vec = leaf_vec;
 	v.pos = (uint16_t)c;
-	set_fp(&v, y, d, c);
+	set_fp(&t->rib, &v, y, d, c);
 	if (k != 0) {
 		struct svc_node *dst;
 
@@ -480,7 +547,8 @@ leaves_fill(struct svc_build *b, const struct svc_rib_node *x, uint32_t inh)
 	if (x == NULL || x->len > SVC_ROOT_BITS)
 		return 0;
 	if (x->rule != 0) {
-		uint32_t lo = svc_key_bits(&x->key, 0, x->len) << (SVC_ROOT_BITS - x->len);
+		uint32_t lo = svc_key_bits(svc_rib_key(&b->t->rib, x), 0, x->len) <<
+			(SVC_ROOT_BITS - x->len);
 		uint32_t n = 1u << (SVC_ROOT_BITS - x->len), s;
 
 		inh = x->rule;
@@ -526,7 +594,7 @@ svc_build_leaves(struct svc_build *b, const struct svctable_key *key,
 		if (x == NULL)
 			break;
 		lim = x->len < len ? x->len : len;
-		if (svc_key_diff(key, &x->key, lim) < lim)
+		if (svc_key_diff(key, svc_rib_key(&b->t->rib, x), lim) < lim)
 			x = NULL;
 	}
 	lo = svc_key_bits(key, 0, len) << (SVC_ROOT_BITS - len);
@@ -560,24 +628,12 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 	e = touch(b, s);
 	if (e == NULL)
 		return -ENOMEM;
-	/* the region top: first rib node on the slot's path reaching bit 16 */
-	while (x != NULL) {
-		struct svc_rib_node *c;
-		unsigned int lim;
-
-		if (x->len >= SVC_ROOT_BITS) {
-			y = x;
-			break;
-		}
-		c = x->child[(s >> (SVC_ROOT_BITS - 1 - x->len)) & 1];
-		if (c == NULL)
-			break;
-		lim = c->len < SVC_ROOT_BITS ? c->len : SVC_ROOT_BITS;
-		if (((svc_key_bits(&c->key, 0, SVC_ROOT_BITS) ^ s) >>
-				(SVC_ROOT_BITS - lim)) != 0)
-			break;
-		x = c;
-	}
+	/* the region top: first rib node on the slot's path reaching bit 16
+	 * (a blind descent: one key comparison settles the whole path) */
+	while (x != NULL && x->len < SVC_ROOT_BITS)
+		x = x->child[(s >> (SVC_ROOT_BITS - 1 - x->len)) & 1];
+	if (x != NULL && svc_key_bits(svc_rib_key(&t->rib, x), 0, SVC_ROOT_BITS) == s)
+		y = x;
 	old_child = svc_entry_child(*e);
 	if (y != NULL)
 		ret = build_region(b, y, SVC_ROOT_BITS, &v, &top, &incl);
@@ -608,7 +664,8 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 		fp_len = top->len - SVC_ROOT_BITS < SVC_ENTRY_FP_MAX ?
 			top->len - SVC_ROOT_BITS : SVC_ENTRY_FP_MAX;
 		if (fp_len != 0)
-			fp = svc_key_bits(&top->key, SVC_ROOT_BITS, fp_len);
+			fp = svc_key_bits(svc_rib_key(&t->rib, top), SVC_ROOT_BITS,
+					fp_len);
 	}
 	*e = svc_entry_make(new_child, svc_entry_leaf(*e), fp_len, fp);
 	return 0;
@@ -1136,10 +1193,16 @@ check_heads(struct check_ctx *c, const struct svc_rib_node *x, uint64_t *heads)
 		check_fail(c, "commit flags left on rib node", x->len, x->flags);
 	if (x != c->t->rib.root && x->rule == 0 && nchildren(x) != 2)
 		check_fail(c, "rib node without purpose", x->len, nchildren(x));
+	/* by induction, rep names a live rule in the subtree: the key */
+	if (x != c->t->rib.root && (x->rule != 0 ? x->rep != x->rule :
+			x->child[0] != NULL && x->child[1] != NULL &&
+			x->rep != x->child[0]->rep && x->rep != x->child[1]->rep))
+		check_fail(c, "rib node keyed by no rule of its own", x->len, x->rep);
 	for (i = 0; i < 2; i++)
 		if (x->child[i] != NULL && (x->child[i]->len <= x->len ||
-				svc_key_bit(&x->child[i]->key, x->len) != i ||
-				svc_key_diff(&x->child[i]->key, &x->key, x->len) < x->len))
+				svc_key_bit(svc_rib_key(&c->t->rib, x->child[i]), x->len) != i ||
+				svc_key_diff(svc_rib_key(&c->t->rib, x->child[i]),
+					svc_rib_key(&c->t->rib, x), x->len) < x->len))
 			check_fail(c, "rib child misplaced", x->len, i);
 	if (x->flags & SVC_RIB_DP_VALID) {
 		uint32_t idx = x->dp_idx;

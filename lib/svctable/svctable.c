@@ -32,6 +32,9 @@ _Static_assert(2ull * SVCTABLE_MAX_RULES + 64 < (1ull << SVC_ENTRY_RULE_BITS),
 
 enum { OP_NONE, OP_ADD, OP_DEL };
 
+/* largest op map a kept transaction keeps (entries) */
+#define TXN_MAP_KEEP 64
+
 /* an add learns whether it replaces while it is applied: no extra search */
 #define IN_RIB_UNKNOWN 2
 
@@ -95,7 +98,8 @@ svctable_create(const struct svctable_conf *conf)
 			svc_arena_init(&t->rule_arena, sizeof(struct svctable_rule),
 				2 * n + 64) != 0)
 		goto free_table;
-	if (svc_rib_init(&t->rib) != 0)
+	if (svc_rib_init(&t->rib,
+			(const struct svctable_rule *)(const void *)t->rule_arena.base) != 0)
 		goto free_table;
 	if (svc_tset_table_init(&t->tsets) != 0)
 		goto free_table;
@@ -104,6 +108,10 @@ svctable_create(const struct svctable_conf *conf)
 	t->rq = calloc(t->rq_size, sizeof(*t->rq));
 	if (t->rq == NULL)
 		goto free_table;
+	svc_vec_init(&t->keep_fresh, sizeof(struct svc_fresh));
+	svc_vec_init(&t->keep_fixup, sizeof(struct svc_fixup));
+	svc_vec_init(&t->keep_slots, sizeof(uint32_t));
+	svc_vec_init(&t->keep_order, sizeof(uint32_t));
 	t->nodes = (const struct svc_node *)t->node_arena.base;
 	t->leaves = (const uint32_t *)(const void *)t->leaf_arena.base;
 	t->rules = (const struct svctable_rule *)(const void *)t->rule_arena.base;
@@ -116,14 +124,30 @@ nomem:
 	return NULL;
 }
 
+void
+svc_retire_stash(struct svctable *t, struct svc_vec *v)
+{
+	if (v->a != NULL && v->cap <= SVC_VEC_KEEP_MAX &&
+			t->n_retire_stash < SVC_RETIRE_STASH) {
+		t->retire_stash[t->n_retire_stash] = *v;
+		t->retire_stash[t->n_retire_stash++].n = 0;
+		svc_vec_init(v, sizeof(struct svc_retire));
+	} else {
+		svc_vec_fini(v);
+	}
+}
+
 static void
 free_batch(struct svctable *t, struct svc_retire_batch *b)
 {
+	struct svc_vec v = {
+		.a = b->items, .n = 0, .cap = b->cap, .esz = sizeof(struct svc_retire),
+	};
 	uint32_t i;
 
 	for (i = 0; i < b->n; i++)
 		svc_free_item(t, &b->items[i]);
-	free(b->items);
+	svc_retire_stash(t, &v);
 	t->pending_bytes -= b->bytes;
 	memset(b, 0, sizeof(*b));
 }
@@ -139,6 +163,17 @@ svctable_free(struct svctable *t)
 		t->rq_count--;
 	}
 	free(t->rq);
+	while (t->n_retire_stash > 0)
+		svc_vec_fini(&t->retire_stash[--t->n_retire_stash]);
+	svc_vec_fini(&t->keep_fresh);
+	svc_vec_fini(&t->keep_fixup);
+	svc_vec_fini(&t->keep_slots);
+	svc_vec_fini(&t->keep_order);
+	if (t->txn_cache != NULL) {
+		svc_vec_fini(&t->txn_cache->ops);
+		free(t->txn_cache->map);
+		free(t->txn_cache);
+	}
 	svc_trie_fini(t);
 	svc_tset_table_fini(&t->tsets);
 	svc_rib_fini(&t->rib);
@@ -259,14 +294,22 @@ svctable_txn_begin(struct svctable *t)
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	txn = calloc(1, sizeof(*txn));
-	if (txn == NULL) {
-		rte_errno = ENOMEM;
-		return NULL;
+	if (t->txn_cache != NULL) {
+		/* reset when it ended: no ops, an empty map */
+		txn = t->txn_cache;
+		t->txn_cache = NULL;
+	} else {
+		txn = calloc(1, sizeof(*txn));
+		if (txn == NULL) {
+			rte_errno = ENOMEM;
+			return NULL;
+		}
+		txn->t = t;
+		svc_vec_init(&txn->ops, sizeof(struct svc_op));
 	}
-	txn->t = t;
 	txn->base_version = t->version;
-	svc_vec_init(&txn->ops, sizeof(struct svc_op));
+	txn->short_lens = 0;
+	txn->clear = false;
 	t->open_txns++;
 	return txn;
 }
@@ -286,12 +329,26 @@ ops_free(struct svctable_txn *txn)
 void
 svctable_txn_abort(struct svctable_txn *txn)
 {
+	struct svctable *t;
+
 	if (txn == NULL)
 		return;
+	t = txn->t;
 	ops_free(txn);
+	t->open_txns--;
+	/* kept for the next one unless a big transaction grew it; a map
+	 * larger than a few ops need would cost a clear per transaction */
+	if (t->txn_cache == NULL && txn->ops.cap <= SVC_VEC_KEEP_MAX) {
+		if (txn->map_mask >= TXN_MAP_KEEP) {
+			free(txn->map);
+			txn->map = NULL;
+			txn->map_mask = 0;
+		}
+		t->txn_cache = txn;
+		return;
+	}
 	svc_vec_fini(&txn->ops);
 	free(txn->map);
-	txn->t->open_txns--;
 	free(txn);
 }
 
@@ -459,9 +516,11 @@ clear_one(const struct svc_rib_node *n, void *arg)
 {
 	struct clear_ctx *cc = arg;
 	struct svctable_txn *txn = cc->txn;
+	/* a node with a rule is keyed by it: its bits past len are zero */
+	const struct svctable_key *key = &txn->t->rules[n->rule].prefix;
 	struct svc_op *op;
 
-	if (txn->map != NULL && *map_slot(txn, &n->key, n->len) != 0)
+	if (txn->map != NULL && *map_slot(txn, key, n->len) != 0)
 		return 0; /* re-added (or staged) after the clear */
 	op = svc_vec_push(&txn->ops);
 	if (op == NULL) {
@@ -469,7 +528,7 @@ clear_one(const struct svc_rib_node *n, void *arg)
 		return 1;
 	}
 	memset(op, 0, sizeof(*op));
-	op->key = n->key;
+	op->key = *key;
 	op->len = n->len;
 	op->kind = OP_DEL;
 	op->in_rib = 1;
@@ -513,7 +572,7 @@ build(struct svctable_txn *txn, struct svc_build *b)
 	unsigned int len;
 	int ret = 0;
 
-	svc_vec_init(&slots, sizeof(uint32_t));
+	svc_vec_take(&slots, &txn->t->keep_order);
 	/* short prefixes first, shortest first: a recomputed range covers
 	 * every range nested in it */
 	for (len = 0; len <= SVC_ROOT_BITS && ret == 0; len++) {
@@ -549,7 +608,7 @@ build(struct svctable_txn *txn, struct svc_build *b)
 			ret = svc_build_slot(b, s);
 		prev = s;
 	}
-	svc_vec_fini(&slots);
+	svc_vec_keep(&txn->t->keep_order, &slots);
 	if (ret == 0)
 		ret = svc_build_prepare(b);
 	/* retiring the old rules and sets after publish must not fail */
@@ -585,6 +644,7 @@ retire_batch(struct svctable *t, struct svc_build *b)
 		/* no reader can exist without a QSBR variable: free at once */
 		for (i = 0; i < b->retire.n; i++)
 			svc_free_item(t, svc_vec_at(&b->retire, i));
+		b->retire.n = 0;
 		return;
 	}
 	for (i = 0; i < b->retire.n; i++)
@@ -595,6 +655,7 @@ retire_batch(struct svctable *t, struct svc_build *b)
 	rb->token = rte_rcu_qsbr_start(t->qsv);
 	rb->items = b->retire.a;
 	rb->n = b->retire.n;
+	rb->cap = b->retire.cap;
 	rb->bytes = bytes;
 	t->rq_count++;
 	t->pending_bytes += bytes;
@@ -689,7 +750,7 @@ svctable_txn_commit(struct svctable_txn *txn)
 		if (op->kind == OP_NONE)
 			continue;
 		op->node = op->kind == OP_ADD ?
-			svc_rib_insert(&t->rib, &op->key, op->len) :
+			svc_rib_insert(&t->rib, &op->key, op->len, op->new_rule) :
 			svc_rib_mark(&t->rib, &op->key, op->len);
 		if (op->node == NULL) {
 			ret = -ENOENT; /* cannot happen: validated while staging */

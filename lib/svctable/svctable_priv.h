@@ -179,6 +179,19 @@ void svc_vec_fini(struct svc_vec *v);
 void *svc_vec_push(struct svc_vec *v);
 int svc_vec_reserve(struct svc_vec *v, uint32_t n);
 
+/*
+ * Vectors kept from one commit to the next, so that a commit of a few
+ * operations (the usual one) calls no allocator. A vector a big commit grew
+ * past SVC_VEC_KEEP_MAX elements is freed instead, so its memory goes back.
+ */
+#define SVC_VEC_KEEP_MAX 1024
+/* *v takes the kept storage of *keep (or starts empty) */
+void svc_vec_take(struct svc_vec *v, struct svc_vec *keep);
+/* *keep takes the storage of *v back (or it is freed); *v is left empty */
+void svc_vec_keep(struct svc_vec *keep, struct svc_vec *v);
+/* keep a retire array for a later commit (or free it); *v is left empty */
+void svc_retire_stash(struct svctable *t, struct svc_vec *v);
+
 static inline void *
 svc_vec_at(const struct svc_vec *v, uint32_t i)
 {
@@ -199,22 +212,30 @@ svc_vec_at(const struct svc_vec *v, uint32_t i)
 
 /*
  * A rib node: a prefix (rule != 0) or a branching point (rule == 0, two
- * children), 64 bytes. Children differ from the node at bit `len`.
+ * children), 32 bytes. Children differ from the node at bit `len`.
+ *
+ * The node holds no key: its first `len` bits are those of the prefix of
+ * `rep`, a rule somewhere in its subtree (its own rule when it has one).
+ * Every rule's prefix is already stored in its rule object, so a second copy
+ * per node would double the rib for nothing. A commit may leave `rep` naming
+ * a rule it deletes or replaces (still allocated: rules are retired only
+ * after svc_rib_prune()), and svc_rib_prune() points it at a live rule again
+ * on every path the commit touched, before any rule is retired.
  */
 struct svc_rib_node {
-	struct svctable_key key;          /* bits past len are zero */
 	struct svc_rib_node *child[2];
 	uint32_t rule;                    /* rule index, 0 = none */
+	uint32_t rep;                     /* rule whose prefix is this node's key */
 	uint32_t dp_idx;                  /* node arena index, if DP_VALID */
 	uint16_t len;
 	uint16_t flags;
-	uint32_t pad;
 };
 
-_Static_assert(sizeof(struct svc_rib_node) == 64, "one rib node per cache line");
+_Static_assert(sizeof(struct svc_rib_node) == 32, "two rib nodes per cache line");
 
 struct svc_rib {
 	struct svc_rib_node *root;        /* len 0, never removed */
+	const struct svctable_rule *rules; /* [I] rule arena base: the keys */
 	struct svc_rib_node *free_list;   /* linked through child[0] */
 	uint32_t n_free;
 	uint32_t n_nodes;                 /* in use */
@@ -224,25 +245,36 @@ struct svc_rib {
 	size_t bytes;                     /* in chunks */
 };
 
-int svc_rib_init(struct svc_rib *r);
+/* the node's key: bits [0, len) are valid, later bits are not zero */
+static inline const struct svctable_key *
+svc_rib_key(const struct svc_rib *r, const struct svc_rib_node *x)
+{
+	/* rule 0 is never handed out: its (zeroed) slot keys the root */
+	return &r->rules[x->rep].prefix;
+}
+
+/* rules: the rule arena base, whose unit 0 reads as zeros */
+int svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules);
 void svc_rib_fini(struct svc_rib *r);
 /* make sure n nodes can be created without allocating */
 int svc_rib_reserve(struct svc_rib *r, uint32_t n);
 struct svc_rib_node *svc_rib_find(const struct svc_rib *r,
 		const struct svctable_key *key, unsigned int len);
-/* find or create the node for (key, len), marking the path DIRTY;
- * needs 2 reserved nodes */
+/* find or create the node for (key, len), marking the path DIRTY; rule
+ * (already filled in, with prefix key) keys the nodes it creates; needs 2
+ * reserved nodes */
 struct svc_rib_node *svc_rib_insert(struct svc_rib *r,
-		const struct svctable_key *key, unsigned int len);
+		const struct svctable_key *key, unsigned int len, uint32_t rule);
 /* find (key, len) and mark the path DIRTY; NULL if absent */
 struct svc_rib_node *svc_rib_mark(struct svc_rib *r,
 		const struct svctable_key *key, unsigned int len);
 /* mark DEAD the DIRTY nodes with no rule in their subtree, so the trie
  * build sees the rib as it will be once pruned */
 void svc_rib_mark_dead(struct svc_rib *r);
-/* remove rule-less nodes with fewer than two children on DIRTY paths and
- * clear DIRTY and DEAD; returns the number of removed nodes that still had
- * DP_VALID set (a leak: 0 whenever the trie build is right) */
+/* remove rule-less nodes with fewer than two children on DIRTY paths, point
+ * `rep` of the nodes there at live rules and clear DIRTY and DEAD; returns
+ * the number of removed nodes that still had DP_VALID set (a leak: 0
+ * whenever the trie build is right) */
 uint32_t svc_rib_prune(struct svc_rib *r);
 typedef int (*svc_rib_walk_fn)(const struct svc_rib_node *n, void *arg);
 int svc_rib_walk(const struct svc_rib *r, svc_rib_walk_fn fn, void *arg);
@@ -353,8 +385,12 @@ struct svc_retire_batch {
 	uint64_t token;
 	struct svc_retire *items;
 	uint32_t n;
+	uint32_t cap;      /* items allocated */
 	size_t bytes;
 };
+
+/* freed retire arrays kept for the next commits' retire lists */
+#define SVC_RETIRE_STASH 16
 
 /* ---- the table ---- */
 
@@ -384,6 +420,14 @@ struct svctable {
 	uint32_t open_txns;                   /* [C] */
 	uint64_t *scratch;                    /* [C] new root entries during a commit */
 	uint8_t *scratch_set;                 /* [C] SVC_SCRATCH_* per root slot */
+	/* [C] kept across commits (see svc_vec_take()) */
+	struct svctable_txn *txn_cache;       /* an ended transaction, reset */
+	struct svc_vec keep_fresh;            /* struct svc_fresh */
+	struct svc_vec keep_fixup;            /* struct svc_fixup */
+	struct svc_vec keep_slots;            /* uint32_t, struct svc_build::slots */
+	struct svc_vec keep_order;            /* uint32_t, slots to rebuild */
+	struct svc_vec retire_stash[SVC_RETIRE_STASH]; /* struct svc_retire */
+	uint32_t n_retire_stash;
 };
 
 /* ---- trie build (svc_trie.c) ---- */

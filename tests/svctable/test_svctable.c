@@ -726,6 +726,96 @@ test_reclaim(void **state)
 	free(v);
 }
 
+/* ---------------------------------------- memory reuse across commits */
+
+/*
+ * Freed memory is reused, and only once its grace period is over: a rule
+ * slot a replace retires comes back for a later rule after the reader's
+ * quiescent report, never before. Scratch the commits keep (the ended
+ * transaction, retire lists) is reused by the next commit and bounded.
+ */
+static void
+test_reuse(void **state)
+{
+	struct svctable_conf conf = { .max_rules = 8192 };
+	struct svctable_key k = key_from(0x5e7c000000000000ull, 0, 0, 0);
+	struct svctable_rule_conf rc = { .action = SVCTABLE_ACTION_DROP };
+	const struct svctable_rule *r[4], *got;
+	struct svctable_txn *txn, *kept;
+	struct rte_rcu_qsbr *v;
+	struct svctable *t;
+	size_t sz = rte_rcu_qsbr_get_memsize(2);
+	unsigned int i, j;
+
+	(void)state;
+	v = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sz, RTE_CACHE_LINE_SIZE));
+	assert_non_null(v);
+	assert_int_equal(rte_rcu_qsbr_init(v, 2), 0);
+	assert_int_equal(rte_rcu_qsbr_thread_register(v, 0), 0);
+	rte_rcu_qsbr_thread_online(v, 0);
+	t = svctable_create(&conf);
+	assert_non_null(t);
+	assert_int_equal(svctable_rcu_attach(t, v), 0);
+
+	/* a rule slot is not reused while a reader may hold it */
+	assert_int_equal(ins(t, &k, 20, 1), 0);
+	assert_int_equal(svctable_get(t, &k, 20, &r[0]), 0);
+	for (i = 1; i < 4; i++) {
+		assert_int_equal(ins(t, &k, 20, 1 + i), 0);
+		assert_int_equal(svctable_get(t, &k, 20, &r[i]), 0);
+		for (j = 0; j < i; j++)
+			assert_true(r[i] != r[j]);
+	}
+	assert_int_equal(svctable_reclaim(t), 0);
+	check_table(t);
+	/* grace period over: the retired slots come back */
+	rte_rcu_qsbr_quiescent(v, 0);
+	assert_int_equal(svctable_reclaim(t), 3);
+	assert_int_equal(svctable_reclaim_pending(t), 0);
+	assert_int_equal(ins(t, &k, 20, 9), 0);
+	assert_int_equal(svctable_get(t, &k, 20, &got), 0);
+	assert_true(got == r[0] || got == r[1] || got == r[2]);
+	assert_int_equal(lookup_id(t, &k), 9);
+	check_table(t);
+
+	/* the ended transaction is kept and handed to the next begin */
+	kept = t->txn_cache;
+	assert_non_null(kept);
+	txn = svctable_txn_begin(t);
+	assert_ptr_equal(txn, kept);
+	assert_null(t->txn_cache);
+	/* a big one is freed when it ends, not kept */
+	for (i = 0; i < 2 * SVC_VEC_KEEP_MAX; i++) {
+		struct svctable_key kk = key_from(0x7100000000000000ull | (uint64_t)i << 20,
+				0, 0, 0);
+
+		rc.id = 100 + i;
+		assert_int_equal(svctable_txn_add(txn, &kk, 44, &rc), 0);
+	}
+	assert_int_equal(svctable_txn_commit(txn), 0);
+	assert_null(t->txn_cache);
+	assert_int_equal(svctable_count(t), 1 + 2 * SVC_VEC_KEEP_MAX);
+	check_table(t);
+
+	/* churn with reclamation: retire lists are reused and bounded */
+	for (i = 0; i < 3000; i++) {
+		if (i % 3 == 0)
+			rte_rcu_qsbr_quiescent(v, 0);
+		svctable_reclaim(t);
+		assert_int_equal(ins(t, &k, 20 + i % 8, 1000 + i), 0);
+		assert_true(t->n_retire_stash <= SVC_RETIRE_STASH);
+	}
+	assert_non_null(t->txn_cache);
+	rte_rcu_qsbr_quiescent(v, 0);
+	svctable_reclaim(t);
+	assert_int_equal(svctable_reclaim_pending(t), 0);
+	/* the freed batches' lists wait for the next commits */
+	assert_true(t->n_retire_stash > 0);
+	check_table(t);
+	svctable_free(t);
+	free(v);
+}
+
 /* ------------------------------------------------------ differential */
 
 /* brute-force reference: one open-addressing set of (masked key, len); a
@@ -1193,6 +1283,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_txn),
 		cmocka_unit_test(test_commit_failure),
 		cmocka_unit_test(test_reclaim),
+		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_differential),
 	};
 	const struct CMUnitTest longrun[] = {
