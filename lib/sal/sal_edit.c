@@ -10,27 +10,49 @@
 #include "sal_parse.h"
 #include "sal_priv.h"
 
-/* Incremental transport checksum update for a changed 32-bit pseudo-header word. */
+/* Apply @p diff (sal_csum_diff*) to the transport checksum, if there is one. */
 static inline void
-sal_l4_csum_update32(uint8_t *frame, const struct sal_pkt *pkt, uint32_t old_be,
-	uint32_t new_be)
+sal_l4_csum_apply(uint8_t *frame, const struct sal_pkt *pkt, uint64_t diff)
 {
 	int off = sal_l4_csum_off(pkt->proto, pkt->l4_len);
 	uint8_t *c;
-	uint16_t v;
 
-	if (off < 0 || old_be == new_be)
+	if (off < 0)
 		return;
 	c = frame + pkt->l4_off + off;
-	v = sal_get16(c);
 	if (pkt->proto == SAL_PROTO_UDP) {
-		if (v == 0)
+		if (sal_get_raw16(c) == 0)
 			return; /* no checksum was sent; keep it that way */
-		v = sal_csum_update32(v, old_be, new_be);
-		sal_put16(c, v == 0 ? 0xffff : v);
+		sal_csum_apply(c, diff);
+		if (sal_get_raw16(c) == 0)
+			sal_put_raw16(c, 0xffff); /* a computed 0 is sent as all ones */
 		return;
 	}
-	sal_put16(c, sal_csum_update32(v, old_be, new_be));
+	sal_csum_apply(c, diff);
+}
+
+/*
+ * The checksum difference of @p n 4-byte words inserted at @p at, an offset
+ * into the SAL header: a byte counts as the high or the low half of its
+ * word by the parity of its offset, so words landing at an odd offset count
+ * byte-swapped (RFC 1071); bytes after them move by a multiple of 4 and keep
+ * their parity.
+ */
+static inline uint64_t
+sal_csum_inserted(const uint8_t *p, unsigned int n, uint32_t at)
+{
+	uint64_t acc = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		acc += sal_get_raw32(p + 4 * i);
+	if (!(at & 1))
+		return acc;
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)(acc << 8 | acc >> 8);
 }
 
 static inline void
@@ -59,8 +81,9 @@ sal_edit_forward_inner(struct sal_frame *f, struct sal_pkt *pkt, uint32_t new_ds
 	uint32_t ip_src = sal_get_raw32(l3 + SAL_IP_OFF_SRC);
 	uint32_t old_dst = sal_get_raw32(l3 + SAL_IP_OFF_DST);
 	uint8_t ttl = l3[SAL_IP_OFF_TTL];
-	uint16_t grow = 0, old_w, ipc;
-	uint32_t ins = 0, i;
+	uint16_t grow = 0, old_w, old_shl_w, old_len_w = 0;
+	uint64_t ip_diff, sal_diff = 0;
+	uint32_t ins = 0, i, len_w = 0;
 	uint8_t *sal;
 
 	if (!(flags & SAL_FWD_F_KEEP_TTL) && ttl <= 1)
@@ -86,6 +109,14 @@ sal_edit_forward_inner(struct sal_frame *f, struct sal_pkt *pkt, uint32_t new_ds
 				(uint32_t)pkt->l3_off + pkt->ip_len + grow > UINT16_MAX)
 			return SAL_DROP_EDIT_TOO_LONG;
 
+		/* the words of the SAL header this edit changes, before it */
+		old_shl_w = sal_get_raw16(f->data + pkt->sal_off + SAL_OFF_SHL);
+		if (pkt->source_off != 0) {
+			/* the aligned word holding the SOURCE length byte */
+			len_w = (uint32_t)(pkt->source_off + 1 - pkt->sal_off) & ~1u;
+			old_len_w = sal_get_raw16(f->data + pkt->sal_off + len_w);
+		}
+
 		/* Move whichever side we have room for; headers first (shorter). */
 		if (f->headroom >= grow) {
 			memmove(f->data - grow, f->data, ins);
@@ -101,10 +132,12 @@ sal_edit_forward_inner(struct sal_frame *f, struct sal_pkt *pkt, uint32_t new_ds
 		}
 		f->len += grow;
 		l3 = f->data + pkt->l3_off;
+		sal = f->data + pkt->sal_off;
 
 		if (pkt->source_off != 0) {
 			sal_put_raw32(f->data + ins, old_dst);
 			f->data[pkt->source_off + 1] += 4;
+			sal_diff = sal_csum_diff16(old_len_w, sal_get_raw16(sal + len_w));
 			sal_shift_offsets(pkt, ins, grow);
 			pkt->n_source++;
 		} else {
@@ -121,29 +154,29 @@ sal_edit_forward_inner(struct sal_frame *f, struct sal_pkt *pkt, uint32_t new_ds
 			pkt->source_off = (uint16_t)ins;
 			pkt->n_source = SAL_SOURCE_MIN_ADDRS;
 		}
+		sal_diff += sal_csum_inserted(f->data + ins, grow / 4, ins - pkt->sal_off);
 		pkt->shl += grow / 4;
 		pkt->ip_len += grow;
-		sal = f->data + pkt->sal_off;
 		sal[SAL_OFF_SHL] = pkt->shl;
-		sal_sal_csum_set(sal);
+		sal_diff += sal_csum_diff16(old_shl_w, sal_get_raw16(sal + SAL_OFF_SHL));
+		sal_csum_apply(sal + SAL_OFF_CSUM, sal_diff);
 	}
 
-	/* IPv4: total length, TTL, destination; incremental header checksum. */
-	ipc = sal_get16(l3 + SAL_IP_OFF_CSUM);
-	old_w = sal_get16(l3 + SAL_IP_OFF_TOTLEN);
+	/* IPv4: total length, TTL, destination; one incremental checksum update */
+	old_w = sal_get_raw16(l3 + SAL_IP_OFF_TOTLEN);
 	sal_put16(l3 + SAL_IP_OFF_TOTLEN, pkt->ip_len);
-	ipc = sal_csum_update16(ipc, old_w, pkt->ip_len);
+	ip_diff = sal_csum_diff16(old_w, sal_get_raw16(l3 + SAL_IP_OFF_TOTLEN));
 	if (!(flags & SAL_FWD_F_KEEP_TTL)) {
-		old_w = sal_get16(l3 + SAL_IP_OFF_TTL);
+		old_w = sal_get_raw16(l3 + SAL_IP_OFF_TTL);
 		l3[SAL_IP_OFF_TTL] = (uint8_t)(ttl - 1);
-		ipc = sal_csum_update16(ipc, old_w, sal_get16(l3 + SAL_IP_OFF_TTL));
+		ip_diff += sal_csum_diff16(old_w, sal_get_raw16(l3 + SAL_IP_OFF_TTL));
 	}
 	sal_put_raw32(l3 + SAL_IP_OFF_DST, new_dst);
-	ipc = sal_csum_update32(ipc, old_dst, new_dst);
-	sal_put16(l3 + SAL_IP_OFF_CSUM, ipc);
+	ip_diff += sal_csum_diff32(old_dst, new_dst);
+	sal_csum_apply(l3 + SAL_IP_OFF_CSUM, ip_diff);
 
 	/* Transport: only the destination in the pseudo-header changed. */
-	sal_l4_csum_update32(f->data, pkt, old_dst, new_dst);
+	sal_l4_csum_apply(f->data, pkt, sal_csum_diff32(old_dst, new_dst));
 	return SAL_DROP_NONE;
 }
 
@@ -172,10 +205,10 @@ sal_edit_dec_ttl(uint8_t *frame, const struct sal_pkt *pkt)
 
 	if (l3[SAL_IP_OFF_TTL] <= 1)
 		return SAL_DROP_TTL_EXPIRED;
-	old_w = sal_get16(l3 + SAL_IP_OFF_TTL);
+	old_w = sal_get_raw16(l3 + SAL_IP_OFF_TTL);
 	l3[SAL_IP_OFF_TTL]--;
-	sal_put16(l3 + SAL_IP_OFF_CSUM, sal_csum_update16(sal_get16(l3 + SAL_IP_OFF_CSUM),
-		old_w, sal_get16(l3 + SAL_IP_OFF_TTL)));
+	sal_csum_apply(l3 + SAL_IP_OFF_CSUM,
+		sal_csum_diff16(old_w, sal_get_raw16(l3 + SAL_IP_OFF_TTL)));
 	return SAL_DROP_NONE;
 }
 
@@ -184,17 +217,14 @@ sal_edit_set_ip_addrs(uint8_t *frame, const struct sal_pkt *pkt, uint32_t new_sr
 	uint32_t new_dst)
 {
 	uint8_t *l3 = frame + pkt->l3_off;
-	uint32_t old_src = sal_get_raw32(l3 + SAL_IP_OFF_SRC);
-	uint32_t old_dst = sal_get_raw32(l3 + SAL_IP_OFF_DST);
-	uint16_t ipc = sal_get16(l3 + SAL_IP_OFF_CSUM);
+	/* the pseudo-header holds both addresses: one difference for IP and L4 */
+	uint64_t diff = sal_csum_diff32(sal_get_raw32(l3 + SAL_IP_OFF_SRC), new_src) +
+		sal_csum_diff32(sal_get_raw32(l3 + SAL_IP_OFF_DST), new_dst);
 
-	ipc = sal_csum_update32(ipc, old_src, new_src);
-	ipc = sal_csum_update32(ipc, old_dst, new_dst);
 	sal_put_raw32(l3 + SAL_IP_OFF_SRC, new_src);
 	sal_put_raw32(l3 + SAL_IP_OFF_DST, new_dst);
-	sal_put16(l3 + SAL_IP_OFF_CSUM, ipc);
-	sal_l4_csum_update32(frame, pkt, old_src, new_src);
-	sal_l4_csum_update32(frame, pkt, old_dst, new_dst);
+	sal_csum_apply(l3 + SAL_IP_OFF_CSUM, diff);
+	sal_l4_csum_apply(frame, pkt, diff);
 }
 
 void
@@ -202,13 +232,12 @@ sal_edit_set_flowids(uint8_t *frame, struct sal_pkt *pkt, uint32_t src_flowid,
 	uint32_t dst_flowid)
 {
 	uint8_t *sal = frame + pkt->sal_off;
-	uint16_t c = sal_get16(sal + SAL_OFF_CSUM);
+	uint64_t diff = sal_csum_diff32(sal_get_raw32(sal + SAL_OFF_SRC_FLOWID), src_flowid) +
+		sal_csum_diff32(sal_get_raw32(sal + SAL_OFF_DST_FLOWID), dst_flowid);
 
-	c = sal_csum_update32(c, sal_get_raw32(sal + SAL_OFF_SRC_FLOWID), src_flowid);
-	c = sal_csum_update32(c, sal_get_raw32(sal + SAL_OFF_DST_FLOWID), dst_flowid);
 	sal_put_raw32(sal + SAL_OFF_SRC_FLOWID, src_flowid);
 	sal_put_raw32(sal + SAL_OFF_DST_FLOWID, dst_flowid);
-	sal_put16(sal + SAL_OFF_CSUM, c);
+	sal_csum_apply(sal + SAL_OFF_CSUM, diff);
 	pkt->src_flowid = src_flowid;
 	pkt->dst_flowid = dst_flowid;
 }

@@ -177,6 +177,55 @@ sal_csum_update32(uint16_t check, uint32_t old_be, uint32_t new_be)
 	return sal_csum_update16(check, sal_get16(o + 2), sal_get16(n + 2));
 }
 
+/*
+ * Incremental updates in the CPU's byte order: RFC 1624 eqn. 3 as above,
+ * but the ones' complement sum does not depend on byte order (RFC 1071), so
+ * fields and the checksum are taken as raw words, the differences of several
+ * fields are summed first and folded once. sal_csum_diff*() give the
+ * difference of one field; sal_csum_apply() applies a sum of them.
+ */
+static inline uint64_t
+sal_csum_diff32(uint32_t old_raw, uint32_t new_raw)
+{
+	return (uint64_t)(uint32_t)~old_raw + new_raw;
+}
+
+static inline uint64_t
+sal_csum_diff16(uint16_t old_raw, uint16_t new_raw)
+{
+	return (uint64_t)(uint16_t)~old_raw + new_raw;
+}
+
+static inline uint16_t
+sal_get_raw16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void
+sal_put_raw16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* Apply @p diff to the checksum stored at @p c (never yields 0xffff from a
+ * checksum a full computation produced, as sal_csum_update16()). */
+static inline void
+sal_csum_apply(uint8_t *c, uint64_t diff)
+{
+	uint64_t acc = (uint16_t)~sal_get_raw16(c) + diff;
+
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	acc = (acc & 0xffff) + (acc >> 16);
+	sal_put_raw16(c, (uint16_t)~acc);
+}
+
 /* Partial sum of the IPv4 pseudo-header for a transport segment. */
 static inline uint32_t
 sal_pseudo_sum(const uint8_t *l3, uint8_t proto, uint32_t l4_len)
