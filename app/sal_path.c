@@ -585,7 +585,27 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 				rte_be_to_cpu_32(ssr_sal_client_ip(f, &sp[req[i]])),
 				rte_be_to_cpu_32(sp[req[i]].src_flowid));
 	}
+	/* the rules' counter lines: with many rules each is a cache miss of
+	 * its own, taken here for the whole burst instead of one by one in
+	 * act() (an entry is 40 bytes, so it may span two lines) */
+	for (i = 0; i < n_req; i++)
+		if (rules[i] != NULL && likely(rules[i]->id < w->n_rule_ctr)) {
+			const struct ssr_rule_ctr *c = &w->rule_ctr[rules[i]->id];
+
+			rte_prefetch0(&c->c[0]);
+			rte_prefetch0(&c->c[SSR_RCNT_MAX - 1]);
+		}
 	svctable_pick_bulk(rules, hashes, n_req, picks);
+	for (i = 0; i < n_req; i++) {
+		uint32_t e;
+
+		if (picks[i] == NULL)
+			continue;
+		e = (rules[i]->user_flags >> SSR_RULE_RUN_SHIFT) +
+			(uint32_t)(picks[i] - rules[i]->targets);
+		if (likely(e < w->n_tgt_ctr))
+			rte_prefetch0(&w->tgt_ctr[e]);
+	}
 	for (i = 0; i < n_req; i++)
 		act(w, pkts[req[i]], &sp[req[i]], rules[i], picks[i]);
 }
