@@ -196,15 +196,37 @@ struct fill_keys {
 	unsigned int n_top;
 };
 
-/* what fill() does with one rib node inside the chunk [c, c + 6) */
+/*
+ * What fill() does with one rib node it meets: y itself, or a child of a
+ * node inside the chunk [c, c + 6). Each node is classified in the round
+ * after the one that found it, so its prefetch has had a round to land.
+ */
 static int
-fill_one(struct svc_build *b, struct svc_rib_node *x, bool incl, unsigned int c,
-		struct fill_keys *fk, struct svc_rib_node **next, unsigned int *nn)
+fill_one(struct svc_build *b, struct svc_rib_node *x, bool head, bool incl,
+		unsigned int c, struct fill_keys *fk, struct svc_rib_node **next,
+		unsigned int *nn)
 {
 	unsigned int end = c + SVC_STRIDE;
 	unsigned int i;
 	int ret;
 
+	if (!head) {
+		if (x->flags & SVC_RIB_DEAD)
+			/* a dead subtree may still head trie nodes: they go */
+			return retire_dead(b, x);
+		if (x->len > end || (x->len == end && x->rule == 0)) {
+			fk->top[fk->n_top++] = x;
+			/* a clean head is copied later: its node is wanted */
+			if (x->flags & SVC_RIB_DP_VALID)
+				rte_prefetch0(node_at(b->t, x->dp_idx));
+			return 0;
+		}
+		if (x->len < end) {
+			ret = retire_cache(b, x);
+			if (ret != 0)
+				return ret;
+		}
+	}
 	if (incl && x->rule != 0)
 		fk->leaf[fk->n_leaf++] = x;
 	if (x->len >= end) {
@@ -218,39 +240,12 @@ fill_one(struct svc_build *b, struct svc_rib_node *x, bool incl, unsigned int c,
 			ret = retire_dead(b, x->child[i]);
 		return ret;
 	}
-	for (i = 0; i < 2; i++) {
-		struct svc_rib_node *z = live_child(x, i);
-
-		if (z == NULL) {
-			/* a dead subtree may still head trie nodes: they go */
-			ret = retire_dead(b, x->child[i]);
-			if (ret != 0)
-				return ret;
-			continue;
-		}
-		if (z->len < end) {
-			ret = retire_cache(b, z);
-			if (ret != 0)
-				return ret;
-			next[(*nn)++] = z;
-		} else if (z->rule != 0 && z->len == end) {
-			next[(*nn)++] = z;
-		} else {
-			fk->top[fk->n_top++] = z;
-			/* a clean head is copied later: its node is wanted */
-			if (z->flags & SVC_RIB_DP_VALID)
-				rte_prefetch0(node_at(b->t, z->dp_idx));
-		}
-	}
+	for (i = 0; i < 2; i++)
+		if (x->child[i] != NULL)
+			next[(*nn)++] = x->child[i];
 	return 0;
 }
 
-/*
- * Collect the leaves and the child regions of the node covering bits
- * [c, c + 6) headed by y, walking the rib nodes inside the chunk breadth
- * first: the children of a whole level are prefetched together, so the walk
- * waits for memory once per level instead of once per node.
- */
 /* the slot of the i-th set bit of m */
 static inline unsigned int
 nth_bit(uint64_t m, unsigned int i)
@@ -260,8 +255,14 @@ nth_bit(uint64_t m, unsigned int i)
 	return (unsigned int)__builtin_ctzll(m);
 }
 
-/* leaf[] is set only when a prefix ends in the chunk (*n_leaf != 0), and
- * tops[i] only where bit i of *top_mask is */
+/*
+ * Collect the leaves and the child regions of the node covering bits
+ * [c, c + 6) headed by y, walking the rib nodes inside the chunk breadth
+ * first: the children of a whole level are prefetched together, so the walk
+ * waits for memory once per level instead of once per node. leaf[] is set
+ * only when a prefix ends in the chunk (*n_leaf != 0), and tops[i] only
+ * where bit i of *top_mask is.
+ */
 static int
 fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
 		const struct svc_node *old, uint32_t leaf[SVC_FANOUT], unsigned int *n_leaf,
@@ -291,7 +292,7 @@ fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
 		for (i = 0; i < n; i++) {
 			struct svc_rib_node *x = lvl[cur][i];
 
-			ret = fill_one(b, x, x == y ? incl : true, c, &fk,
+			ret = fill_one(b, x, x == y, x == y ? incl : true, c, &fk,
 					lvl[cur ^ 1], &nn);
 			if (ret != 0)
 				return ret;
@@ -386,8 +387,12 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 	bool old_valid = (y->flags & SVC_RIB_DP_VALID) != 0, reuse_leaves;
 	int ret;
 
-	if (old_valid)
+	if (old_valid) {
 		old = *node_at(t, y->dp_idx);
+		/* compared with the new leaves at the end */
+		if (old.leaf_vec != 0)
+			rte_prefetch0(&t->leaves[old.leaf_base]);
+	}
 	memset(&v, 0, sizeof(v));
 	if (incl && nchildren(y) == 0) {
 		for (i = 0; i < 2; i++) {
@@ -628,6 +633,9 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 	e = touch(b, s);
 	if (e == NULL)
 		return -ENOMEM;
+	/* the region's old node, wanted after the descent below */
+	if (svc_entry_child(*e) != 0)
+		rte_prefetch0(node_at(t, svc_entry_child(*e)));
 	/* the region top: first rib node on the slot's path reaching bit 16
 	 * (a blind descent: one key comparison settles the whole path) */
 	while (x != NULL && x->len < SVC_ROOT_BITS)
