@@ -225,7 +225,7 @@ static unsigned int n_lanes;
 static struct bench_router br;
 
 /* what the lanes run in a phase */
-static volatile int phase_router;
+static int phase_router;
 static uint64_t phase_go, phase_end;
 
 /* ------------------------------------------------------------- helpers */
@@ -774,10 +774,11 @@ run_phase(bool router, double seconds, double *cyc_per_pkt)
 	double rate = 0, cyc = 0;
 	unsigned int i;
 
+	/* plain stores: rte_eal_remote_launch() publishes them to the lanes
+	 * (it hands over the function with a release store) */
 	phase_router = router;
 	phase_go = rte_rdtsc() + hz / 1000;
 	phase_end = phase_go + (uint64_t)(seconds * (double)hz);
-	rte_smp_wmb();
 	for (i = 1; i < n_lanes; i++)
 		rte_eal_remote_launch(lane_phase, &lanes[i], lanes[i].lcore);
 	lane_phase(&lanes[0]);
@@ -1274,6 +1275,11 @@ run_workers(unsigned int wi, unsigned int nw)
 	int ret = 0;
 
 	n_lanes = nw;
+	if (per == 0) {
+		fprintf(stderr, "bench_pipeline: --flows %u is fewer than the %u workers\n",
+				o.flows, nw);
+		return -1;
+	}
 	if (router_build(&br, nw, o.rules, o.flows) != 0)
 		return -1;
 	for (i = 0; i < nw; i++) {
