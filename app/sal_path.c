@@ -33,18 +33,6 @@
  * sanitizers) scans the slices it missed, up to this many at once. */
 #define SSR_FLOW_EXPIRE_CATCHUP 16
 
-/* A worker's expiry pace. Kept here, one cache line per worker, because
- * struct ssr_worker (worker.h) has no field for it. */
-struct expire_pace {
-	const struct ssr_router *r; /* [W] what budget and period were sized for */
-	uint64_t next;              /* [W] TSC of the next slice */
-	uint64_t last;              /* [W] TSC of the last slice */
-	uint64_t period;            /* [W] SSR_FLOW_EXPIRE_PERIOD_US in TSC */
-	uint32_t budget;            /* [W] slots per slice */
-} __rte_cache_aligned;
-
-static struct expire_pace pace[SSR_MAX_WORKERS];
-
 static void
 drop(struct ssr_worker *w, struct rte_mbuf *m, enum ssr_drop_reason why)
 {
@@ -611,13 +599,12 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 }
 
 static void
-pace_init(struct expire_pace *p, const struct ssr_router *r)
+pace_init(struct ssr_expire_pace *p, const struct ssr_router *r)
 {
 	/* the table gives each worker ceil(max / n_workers) slots */
 	uint64_t spw = ((uint64_t)r->cfg->flows.max + r->n_workers - 1) / r->n_workers;
 	uint64_t slices = (uint64_t)SSR_FLOW_SWEEP_MS * 1000 / SSR_FLOW_EXPIRE_PERIOD_US;
 
-	p->r = r;
 	p->next = 0;
 	p->last = 0;
 	p->period = RTE_MAX(r->tsc_hz / 1000000 * SSR_FLOW_EXPIRE_PERIOD_US, UINT64_C(1));
@@ -627,15 +614,14 @@ pace_init(struct expire_pace *p, const struct ssr_router *r)
 void
 ssr_sal_expire(struct ssr_worker *w, uint64_t now)
 {
-	/* w->idx < SSR_MAX_WORKERS: it indexes r->workers[] */
-	struct expire_pace *p = &pace[w->idx];
+	struct ssr_expire_pace *p = &w->expire;
 	uint64_t due;
 
-	if (likely(now < p->next && p->r == w->r))
+	if (likely(now < p->next))
 		return;
 	if (w->r->ft == NULL)
 		return;
-	if (unlikely(p->r != w->r))
+	if (unlikely(p->period == 0))
 		pace_init(p, w->r);
 	/* the slices due since the last one, so the sweep keeps its pace */
 	due = RTE_MIN((now - p->last) / p->period, (uint64_t)SSR_FLOW_EXPIRE_CATCHUP);

@@ -89,6 +89,14 @@ struct ssr_rxq {
 	uint8_t pidx;   /**< index into r->port[] */
 };
 
+/** When a worker next ages flows (app/sal_path.c, ssr_sal_expire()). */
+struct ssr_expire_pace {
+	uint64_t next;    /**< [W] TSC of the next slice */
+	uint64_t last;    /**< [W] TSC of the last slice */
+	uint64_t period;  /**< [W] slice period in TSC; 0 until the first call */
+	uint32_t budget;  /**< [W] flow slots scanned per slice */
+};
+
 /** One worker; cache-aligned, written only by its lcore while running. */
 struct ssr_worker {
 	unsigned int idx;                 /**< [I] 0..n_workers-1 */
@@ -104,6 +112,7 @@ struct ssr_worker {
 	unsigned int qs_id;               /**< [I] QSBR thread id */
 	struct ssr_local *local;          /**< [W] flows the router terminates */
 	uint64_t rst_next;                /**< [W] RST rate limit: next free slot */
+	struct ssr_expire_pace expire;    /**< [W] flow aging schedule */
 	struct ssr_rule_ctr *rule_ctr;    /**< [W] per rule slot (services.h) */
 	uint32_t n_rule_ctr;              /**< [I] entries in rule_ctr */
 	uint32_t n_tgt_ctr;               /**< [I] entries in tgt_ctr */
