@@ -807,7 +807,7 @@ op_stats(struct ssr_plane *p, json_t *result, struct ssr_mgmt_error *e)
 			return nomem(e);
 	}
 	if (!jset(result, "control", json_pack("{s:{s:I, s:I, s:I, s:I, s:I, s:I, "
-					"s:I, s:I, s:I}}", "counters",
+					"s:I, s:I, s:I, s:I}}", "counters",
 					"commits", (json_int_t)rs.commits,
 					"commit_errors", (json_int_t)rs.commit_errors,
 					"rules_added", (json_int_t)rs.rules_added,
@@ -816,7 +816,8 @@ op_stats(struct ssr_plane *p, json_t *result, struct ssr_mgmt_error *e)
 					"health_probes", (json_int_t)hs.probes,
 					"health_answers", (json_int_t)hs.answers,
 					"health_timeouts", (json_int_t)hs.timeouts,
-					"health_late", (json_int_t)hs.late)))
+					"health_late", (json_int_t)hs.late,
+					"health_bad_ack", (json_int_t)hs.bad_ack)))
 		return nomem(e);
 	if (p->registry != NULL) {
 		struct ssr_registry_stats gs;

@@ -202,6 +202,8 @@ def case_health(binary, root, tmp):
         # as late instead: most, not all, must be judged by their ackno
         check(bad >= 2 and bad <= n_forged,
               "health: wrong answers counted (%d, probes to %s %d)" % (bad, FORGED, n_forged))
+        eq(st.get("control", {}).get("counters", {}).get("health_bad_ack"), bad,
+           "health: the control counters agree with the drop reason")
         m.close()
         resp.stop()
         resp = None
