@@ -6,7 +6,7 @@ against table size (rules for the SYN cases, flows for gateway_data), one
 line per case and worker count.
 
     for n in 4096 65536 262144 1000000; do
-        bench_pipeline --no-huge -m 2048 --no-pci --no-shconf \\
+        bench_pipeline --no-huge -m 2048 --no-pci --no-shconf --no-telemetry \\
             --file-prefix=ssr-pipe-$$ -l 0-1 -- --json --rules $n --flows $n \\
             --workers 1 >> pipeline.json
     done
