@@ -1514,6 +1514,7 @@ main(int argc, char **argv)
 	if (parse_opts(argc, argv) != 0) {
 		usage();
 		rte_eal_cleanup();
+		rmdir(runtime_dir);
 		return 2;
 	}
 	if (o.thp) {
