@@ -154,7 +154,7 @@ node_new(struct svc_rib *r, unsigned int len, uint32_t rep)
 	memset(n, 0, sizeof(*n));
 	n->rep = rep;
 	n->len = (uint16_t)len;
-	n->flags = SVC_RIB_DIRTY;
+	n->flags = SVC_RIB_DIRTY | SVC_RIB_CHANGED;
 	return n;
 }
 
@@ -204,8 +204,10 @@ svc_rib_mark(struct svc_rib *r, const struct svctable_key *key,
 		 * the trie build reads these keys (prune moves them on) */
 		x->rep = n->rule;
 		x->flags |= SVC_RIB_DIRTY;
-		if (x == n)
+		if (x == n) {
+			n->flags |= SVC_RIB_CHANGED;
 			return n;
+		}
 		bit = svc_key_bit(key, x->len);
 		x->flags |= SVC_RIB_DIRTY_C(bit);
 		x = x->child[bit];
@@ -238,8 +240,10 @@ svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
 		 * the trie build reads these keys (the root's key is empty) */
 		x->rep = rule;
 		x->flags |= SVC_RIB_DIRTY;
-		if (x->len == len)
+		if (x->len == len) {
+			x->flags |= SVC_RIB_CHANGED;
 			return x;
+		}
 		bit = svc_key_bit(key, x->len);
 		x->flags |= SVC_RIB_DIRTY_C(bit);
 		c = x->child[bit];

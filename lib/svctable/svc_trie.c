@@ -346,8 +346,60 @@ fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
 }
 
 static int build_region(struct svc_build *b, struct svc_rib_node *y,
-		unsigned int d, struct svc_node *out, struct svc_rib_node **top,
-		bool *incl_out);
+		unsigned int d, bool chain, struct svc_node *out,
+		struct svc_rib_node **top, bool *incl_out);
+
+/* a child region built ahead of its parent's rebuild */
+struct svc_pre {
+	struct svc_rib_node *z;               /* the head it was built for */
+	struct svc_node v;
+	struct svc_rib_node *top;
+	bool incl;
+	int ret;
+};
+
+/*
+ * Does the change under y leave y's chunk as it was, but for the region of
+ * one child, headed by the same rib node at the same slot as before? Then
+ * that child is the only thing to rebuild here; its head is returned. Only
+ * the path of DIRTY nodes is read (in cache since the rib was changed).
+ */
+static struct svc_rib_node *
+one_top(const struct svc_build *b, const struct svc_rib_node *y, bool incl,
+		unsigned int c, const struct svc_node *old)
+{
+	const struct svc_rib_node *x = y;
+	unsigned int end = c + SVC_STRIDE, slot;
+	uint64_t below;
+
+	if (old->pos != c || old->child_vec == 0 ||
+			((y->flags & SVC_RIB_DP_INCL) != 0) != incl)
+		return NULL;
+	for (;;) {
+		uint16_t dc = x->flags & (SVC_RIB_DIRTY_C(0) | SVC_RIB_DIRTY_C(1));
+		struct svc_rib_node *z;
+
+		/* a new or changed prefix, or two changes: leaves or slots move */
+		if ((x->flags & SVC_RIB_CHANGED) || x->len >= end ||
+				(dc != SVC_RIB_DIRTY_C(0) && dc != SVC_RIB_DIRTY_C(1)))
+			return NULL;
+		z = x->child[dc == SVC_RIB_DIRTY_C(1)];
+		if (z == NULL || (z->flags & (SVC_RIB_DEAD | SVC_RIB_CHANGED)))
+			return NULL;
+		if (z->len < end || (z->len == end && z->rule != 0)) {
+			x = z;
+			continue;
+		}
+		/* z heads a region; it must be the one at its slot already */
+		slot = svc_key_bits(svc_rib_key(&b->t->rib, z), c, SVC_STRIDE);
+		below = old->child_vec & ((1ull << slot) - 1);
+		if (!(z->flags & SVC_RIB_DP_VALID) || !((old->child_vec >> slot) & 1) ||
+				z->dp_idx != old->child_base +
+				(uint32_t)__builtin_popcountll(below))
+			return NULL;
+		return z;
+	}
+}
 
 /*
  * Build a fresh trie node headed by y (its subtree changed, or it heads a
@@ -372,8 +424,9 @@ set_fp(const struct svc_rib *rib, struct svc_node *v, const struct svc_rib_node 
 
 static int
 rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
-		struct svc_node *out)
+		bool chain, struct svc_node *out)
 {
+	struct svc_pre pre = { .z = NULL };
 	uint32_t leaf[SVC_FANOUT];
 	struct svc_rib_node *tops[SVC_FANOUT];
 	struct svc_node vals[SVC_FANOUT];
@@ -413,14 +466,38 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 	}
 
 	c = incl ? y->len - 1u : y->len;
+	if (chain && old_valid && !b->inplace_used)
+		pre.z = one_top(b, y, incl, c, &old);
+	if (pre.z != NULL) {
+		pre.ret = build_region(b, pre.z, c + SVC_STRIDE, true, &pre.v, &pre.top,
+				&pre.incl);
+		if (pre.ret < 0)
+			return pre.ret;
+		/* the change below was stored in place: nothing to do here */
+		if (pre.ret > 0 && pre.top == pre.z &&
+				pre.incl == ((pre.z->flags & SVC_RIB_DP_INCL) != 0) &&
+				memcmp(&pre.v, node_at(t, pre.z->dp_idx), sizeof(pre.v)) == 0) {
+			*out = old;
+			return 1;
+		}
+	}
 	ret = fill(b, y, incl, c, old_valid ? &old : NULL, leaf, &n_leaf, tops,
 			&top_mask);
 	if (ret != 0)
 		return ret;
 	for (m = top_mask; m != 0; m &= m - 1) {
 		i = (unsigned int)__builtin_ctzll(m);
-		ret = build_region(b, tops[i], c + SVC_STRIDE, &vals[k], &vtop[k],
-				&vincl[k]);
+		if (tops[i] == pre.z) {
+			/* built above: its retires and fixups are queued */
+			ret = pre.ret;
+			vals[k] = pre.v;
+			vtop[k] = pre.top;
+			vincl[k] = pre.incl;
+			pre.z = NULL;
+		} else {
+			ret = build_region(b, tops[i], c + SVC_STRIDE, false, &vals[k],
+					&vtop[k], &vincl[k]);
+		}
 		if (ret < 0)
 			return ret;
 		if (ret > 0) {
@@ -468,6 +545,8 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 		memcpy(svc_arena_ptr(&t->leaf_arena, v.leaf_base), runs,
 				nr * sizeof(runs[0]));
 	}
+	if (pre.z != NULL)
+		return -EFAULT; /* one_top() and fill() disagree: cannot happen */
 	ret = 0;
 	if (old_valid) {
 		if (old.child_vec != 0)
@@ -478,6 +557,18 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 					(uint32_t)__builtin_popcountll(old.leaf_vec));
 		if (ret != 0)
 			return ret;
+	}
+	/* every node above passed one_top() and this one differs only in its
+	 * child array: publish by storing child_base in the live node */
+	if (chain && old_valid && !b->inplace_used && old.child_vec == v.child_vec &&
+			old.leaf_vec == v.leaf_vec && old.leaf_base == v.leaf_base &&
+			old.pos == v.pos && old.fp_at == v.fp_at && old.fp == v.fp &&
+			old.child_base != v.child_base) {
+		b->inplace_used = true;
+		b->inplace_node = y->dp_idx;
+		b->inplace_base = v.child_base;
+		*out = old;
+		return 1;
 	}
 	*out = v;
 	return 1;
@@ -491,7 +582,8 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
  */
 static int
 build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
-		struct svc_node *out, struct svc_rib_node **top, bool *incl_out)
+		bool chain, struct svc_node *out, struct svc_rib_node **top,
+		bool *incl_out)
 {
 	unsigned int i;
 	bool incl;
@@ -514,6 +606,7 @@ build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
 		if (nchildren(y) == 0)
 			return 0;
 		y = live_child(y, 0) != NULL ? live_child(y, 0) : live_child(y, 1);
+		chain = false; /* the head moved: the parent rebuilds */
 	}
 	*top = y;
 	*incl_out = incl;
@@ -523,7 +616,7 @@ build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
 		*out = *node_at(b->t, y->dp_idx);
 		return 1;
 	}
-	return rebuild(b, y, d, incl, out);
+	return rebuild(b, y, d, incl, chain, out);
 }
 
 static uint64_t *
@@ -644,7 +737,7 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 		y = x;
 	old_child = svc_entry_child(*e);
 	if (y != NULL)
-		ret = build_region(b, y, SVC_ROOT_BITS, &v, &top, &incl);
+		ret = build_region(b, y, SVC_ROOT_BITS, b->inplace_ok, &v, &top, &incl);
 	if (ret < 0)
 		return ret;
 	if (ret > 0) {
@@ -685,12 +778,15 @@ svc_build_prepare(struct svc_build *b)
 	struct svctable *t = b->t;
 	uint32_t i;
 
-	b->n_changes = b->default_changed;
+	b->n_changes = b->default_changed + b->inplace_used;
 	for (i = 0; i < b->slots.n; i++) {
 		uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
 
 		b->n_changes += t->scratch[s] != t->root->entry[s];
 	}
+	/* an in-place store leaves every node above, and the root, as is */
+	if (b->inplace_used && b->n_changes != 1)
+		return -EFAULT;
 	/* one changed word can be stored in place; more need a new root so a
 	 * burst never sees half of a commit */
 	b->copy_root = b->n_changes > 1;
@@ -710,6 +806,15 @@ svc_build_publish(struct svc_build *b)
 	struct svc_root *root = t->root;
 	uint32_t i;
 
+	if (b->inplace_used) {
+		struct svc_node *nd = svc_arena_ptr(&t->node_arena, b->inplace_node);
+
+		/* release: the new child array is written before a worker can
+		 * load its index (paired with the acquire in step()) */
+		__atomic_store_n(&nd->child_base, b->inplace_base, __ATOMIC_RELEASE);
+		t->n_inplace++;
+		return;
+	}
 	if (!b->copy_root) {
 		for (i = 0; i < b->slots.n; i++) {
 			uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
@@ -778,6 +883,7 @@ svc_build_rollback(struct svc_build *b)
 	}
 	free(b->new_root);
 	b->new_root = NULL;
+	b->inplace_used = false;
 	b->fresh.n = 0;
 	b->retire.n = 0;
 	b->fixup.n = 0;
@@ -927,7 +1033,9 @@ step(const struct svctable *t, struct lk_state *s)
 		rte_prefetch0(&t->leaves[li]);
 	}
 	if ((cv >> chunk) & 1) {
-		s->node = nd->child_base +
+		/* acquire: a commit may store child_base in place, after writing
+		 * the array it names */
+		s->node = __atomic_load_n(&nd->child_base, __ATOMIC_ACQUIRE) +
 			(uint32_t)__builtin_popcountll(cv & ((1ull << chunk) - 1));
 		rte_prefetch0(&t->nodes[s->node]);
 	} else {

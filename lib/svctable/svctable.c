@@ -568,11 +568,24 @@ static int
 build(struct svctable_txn *txn, struct svc_build *b)
 {
 	struct svc_vec slots;
-	uint32_t i, prev = UINT32_MAX;
+	uint32_t i, prev = UINT32_MAX, n_ops = 0;
+	bool deep = false;
 	unsigned int len;
 	int ret = 0;
 
 	svc_vec_take(&slots, &txn->t->keep_order);
+	/* one change below the root table may be published by one store in
+	 * place (see struct svc_build): with more, the stores would not be
+	 * one instant */
+	for (i = 0; i < txn->ops.n; i++) {
+		struct svc_op *op = op_at(txn, i);
+
+		if (op->kind != OP_NONE) {
+			n_ops++;
+			deep = op->len > SVC_ROOT_BITS;
+		}
+	}
+	b->inplace_ok = n_ops == 1 && deep;
 	/* short prefixes first, shortest first: a recomputed range covers
 	 * every range nested in it */
 	for (len = 0; len <= SVC_ROOT_BITS && ret == 0; len++) {

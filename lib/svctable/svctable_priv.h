@@ -207,8 +207,10 @@ svc_vec_at(const struct svc_vec *v, uint32_t i)
 /* child i is DIRTY: kept in the parent so walks along dirty paths never
  * load the clean sibling (a cache miss per level) */
 #define SVC_RIB_DIRTY_C(i) (0x10u << (i))
+/* DIRTY, and made or given another rule by the open commit */
+#define SVC_RIB_CHANGED    0x40
 #define SVC_RIB_WALK_FLAGS (SVC_RIB_DIRTY | SVC_RIB_DEAD | SVC_RIB_DIRTY_C(0) | \
-		SVC_RIB_DIRTY_C(1))
+		SVC_RIB_DIRTY_C(1) | SVC_RIB_CHANGED)
 
 /*
  * A rib node: a prefix (rule != 0) or a branching point (rule == 0, two
@@ -428,6 +430,7 @@ struct svctable {
 	struct svc_vec keep_order;            /* uint32_t, slots to rebuild */
 	struct svc_vec retire_stash[SVC_RETIRE_STASH]; /* struct svc_retire */
 	uint32_t n_retire_stash;
+	uint64_t n_inplace;                   /* [C] commits published in place */
 };
 
 /* ---- trie build (svc_trie.c) ---- */
@@ -459,6 +462,16 @@ struct svc_build {
 	bool copy_root;
 	struct svc_root *new_root;            /* when copy_root */
 	uint32_t n_changes;
+	/*
+	 * A commit of one change may be published by one store into a live
+	 * node instead: when a rebuilt node differs from its published self
+	 * only in child_base, that word is stored in place and every node
+	 * above it stays as it is (no copy, no root entry store).
+	 */
+	bool inplace_ok;                      /* this commit may */
+	bool inplace_used;                    /* it does: */
+	uint32_t inplace_node;                /* node arena index */
+	uint32_t inplace_base;                /* its new child_base */
 };
 
 void svc_build_init(struct svc_build *b, struct svctable *t);

@@ -816,6 +816,90 @@ test_reuse(void **state)
 	free(v);
 }
 
+/* ------------------------------------------- one-store commits in place */
+
+/*
+ * A single change deep in the trie is published by storing one child index
+ * into a live node (no new path above it, no root store). Lookups see each
+ * change at once, the nodes it replaced wait for a grace period, and the
+ * trie and the rib stay consistent (svc_check).
+ */
+static void
+test_inplace(void **state)
+{
+	struct svctable_conf conf = { .max_rules = 4096 };
+	const uint64_t base = 0xa1b2c3d4e5f60000ull;
+	struct rte_rcu_qsbr *v;
+	struct svctable *t;
+	size_t sz = rte_rcu_qsbr_get_memsize(2);
+	uint64_t before;
+	unsigned int i, j, n = 0;
+
+	(void)state;
+	v = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sz, RTE_CACHE_LINE_SIZE));
+	assert_non_null(v);
+	assert_int_equal(rte_rcu_qsbr_init(v, 2), 0);
+	assert_int_equal(rte_rcu_qsbr_thread_register(v, 0), 0);
+	rte_rcu_qsbr_thread_online(v, 0);
+	t = svctable_create(&conf);
+	assert_non_null(t);
+	assert_int_equal(svctable_rcu_attach(t, v), 0);
+
+	/* three levels of multibit nodes under one root slot */
+	for (i = 0; i < 16; i++) {
+		struct svctable_key k = key_from(base, (uint64_t)i << 58, 0, 0);
+
+		assert_int_equal(ins(t, &k, 128, i), 0);
+		for (j = 0; j < 8; j++) {
+			k = key_from(base, (uint64_t)i << 58, (uint64_t)j << 58, 0);
+			assert_int_equal(ins(t, &k, 192, 100 + 8 * i + j), 0);
+		}
+	}
+	rte_rcu_qsbr_quiescent(v, 0);
+	svctable_reclaim(t);
+	check_table(t);
+
+	/* single inserts and deletes at the bottom, no grace period ending */
+	before = t->n_inplace;
+	for (i = 0; i < 16; i++) {
+		for (j = 0; j < 8; j += 3) {
+			struct svctable_key k = key_from(base, (uint64_t)i << 58,
+					(uint64_t)j << 58, 0x5ull << 40);
+			struct svctable_key q = key_from(base, (uint64_t)i << 58,
+					(uint64_t)j << 58, 0x5ull << 40 | 1);
+
+			assert_int_equal(ins(t, &k, 256, 1000 + n), 0);
+			assert_int_equal(lookup_id(t, &k), 1000 + n);
+			/* its neighbour under the same /192 still gets the /192 */
+			assert_int_equal(lookup_id(t, &q), 100 + 8 * i + j);
+			n++;
+		}
+	}
+	/* most of them: the node above each change differs only in its
+	 * child array */
+	assert_true(t->n_inplace - before >= n / 2);
+	assert_true(t->n_inplace - before <= n);
+	assert_true(svctable_reclaim_pending(t) >= n);
+	check_table(t);
+	for (i = 0; i < 16; i++) {
+		for (j = 0; j < 8; j += 3) {
+			struct svctable_key k = key_from(base, (uint64_t)i << 58,
+					(uint64_t)j << 58, 0x5ull << 40);
+
+			assert_int_equal(svctable_delete(t, &k, 256), 0);
+			assert_int_equal(lookup_id(t, &k), 100 + 8 * i + j);
+		}
+	}
+	check_table(t);
+	rte_rcu_qsbr_quiescent(v, 0);
+	svctable_reclaim(t);
+	assert_int_equal(svctable_reclaim_pending(t), 0);
+	assert_int_equal(svctable_count(t), 16 * 9);
+	check_table(t);
+	svctable_free(t);
+	free(v);
+}
+
 /* ------------------------------------------------------ differential */
 
 /* brute-force reference: one open-addressing set of (masked key, len); a
@@ -1284,6 +1368,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_commit_failure),
 		cmocka_unit_test(test_reclaim),
 		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_inplace),
 		cmocka_unit_test(test_differential),
 	};
 	const struct CMUnitTest longrun[] = {
