@@ -25,7 +25,8 @@
  * - A commit is built aside and published with one release store, so every
  *   lookup sees the table as it was before a commit or after it, never a
  *   part of it, and never a half-made rule. A transaction switches all its
- *   keys from the old rule set to the new one at one instant: a commit
+ *   keys from the old rule set to the new one at one instant: a commit of
+ *   one change may store one child index inside a trie node, a commit
  *   confined to one 16-bit root slot stores that slot's entry, any other
  *   commit stores a new root pointer, which one svctable_lookup_bulk() call
  *   reads once (so the whole burst sees such a commit whole, or not at all).
