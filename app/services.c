@@ -18,8 +18,13 @@
 #include "svctable.h"
 #include "worker.h"
 
-/* Grace-period work queued per commit at most before a commit says busy. */
-#define RETIRE_MAX 65536
+/*
+ * Grace-period work queued at most before a commit says busy: a floor, plus
+ * room for the largest transaction the slots allow (a reload replacing every
+ * rule: each of up to 2 x n_slots staged changes retires a slot and a run),
+ * so a service map of any size the slots hold can be loaded in one commit.
+ */
+#define RETIRE_MIN 65536
 /* Lease expiry is checked this often (ms). */
 #define LEASE_SCAN_MS 50
 /* Size classes of target-counter runs: 1, 2, 4, ... SSR_CFG_MAX_TARGETS. */
@@ -511,15 +516,23 @@ ssr_rules_gateway_target(const struct ssr_rules *m, uint32_t addr)
 
 /* ---- grace periods ---- */
 
+static uint64_t
+retire_limit(const struct ssr_rules *m)
+{
+	return RETIRE_MIN + 4 * (uint64_t)m->n_slots;
+}
+
 static int
 retire_push(struct ssr_rules *m, const struct retire *x)
 {
 	if (m->ret_n == m->ret_cap) {
-		uint32_t cap = m->ret_cap ? m->ret_cap * 2 : 256, i;
+		uint64_t cap = m->ret_cap ? (uint64_t)m->ret_cap * 2 : 256;
 		struct retire *nr;
+		uint32_t i;
 
-		if (cap > RETIRE_MAX)
+		if (m->ret_cap >= retire_limit(m))
 			return -EBUSY;
+		cap = RTE_MIN(cap, retire_limit(m));
 		nr = calloc(cap, sizeof(*nr));
 		if (nr == NULL)
 			return -ENOMEM;
@@ -528,7 +541,7 @@ retire_push(struct ssr_rules *m, const struct retire *x)
 		free(m->ret);
 		m->ret = nr;
 		m->ret_head = 0;
-		m->ret_cap = cap;
+		m->ret_cap = (uint32_t)cap;
 	}
 	m->ret[(m->ret_head + m->ret_n) % m->ret_cap] = *x;
 	m->ret_n++;
@@ -1757,9 +1770,9 @@ ssr_rules_commit(struct ssr_rules_txn *txn, struct ssr_err *e)
 	for (i = 0; i < txn->n; i++)
 		if (txn->st[i].old == NULL)
 			txn->st[i].old = ssr_rules_get(m, &txn->st[i].id, txn->st[i].bits);
-	if (m->ret_n + 2 * txn->n > RETIRE_MAX) {
+	if (m->ret_n + 2 * (uint64_t)txn->n > retire_limit(m)) {
 		retire_poll(m);
-		if (m->ret_n + 2 * txn->n > RETIRE_MAX) {
+		if (m->ret_n + 2 * (uint64_t)txn->n > retire_limit(m)) {
 			ret = err_set(e, EBUSY, NULL, "earlier changes still wait for the "
 					"workers (a grace period); retry");
 			goto out;

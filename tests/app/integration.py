@@ -416,6 +416,40 @@ def case_privdrop(binary, root, tmp):
     eq(sorted(p[IP].id for p in r.out()), list(range(20)), "privdrop: every packet out")
 
 
+def case_big_map(binary, root, tmp):
+    """A service map larger than one grace period's default work queue
+    (65536 retirements, 32768 rules) loads in one commit and reloads."""
+    n = 40000
+    lines = [BASE_CFG.replace("address: 192.0.2.1/24 }",
+                              'address: 192.0.2.1/24, mac: "%s" }' % ROUTER_MAC), "services:"]
+    for i in range(n):
+        lines.append('  - { prefix: "%08x/32", action: forward, targets: [{ address: 192.0.2.10 }] }'
+                     % (0x50000000 + i))
+    cfg = "\n".join(lines) + "\n"
+    pkts = [sal_pkt("192.0.2.%d" % (100 + i), 500 + i, "%08x" % (0x50000000 + i * 997), ip_id=i)
+            for i in range(40)]
+    r = Run(binary, "big-map", tmp).start(cfg, [(pkts, "out0")], idle_ms=0)
+    deadline = time.time() + 90
+    while time.time() < deadline and r.proc.poll() is None:
+        if os.path.exists(r.path("out0.pcap")) and os.path.getsize(r.path("out0.pcap")) > 24 * 40:
+            break
+        time.sleep(0.2)
+    # a reload replacing every rule at once (twice the map in one commit)
+    with open(r.path("router.yaml"), "w") as f:
+        f.write(cfg.replace("192.0.2.10 }", "192.0.2.254 }"))
+    if r.proc.poll() is None:
+        r.proc.send_signal(signal.SIGHUP)
+        time.sleep(3.0)
+    r.proc.send_signal(signal.SIGTERM)
+    r.wait(timeout=120)
+    c = r.check_invariant()
+    eq(c.get("sal_resolved"), 40, "big-map: every request resolved by a %d-rule map" % n)
+    eq(sorted(p[IP].id for p in r.out()), list(range(40)), "big-map: every request out")
+    check(re.search(r"reload: %d (service )?rule\(s\) from .* in force" % n,
+                    r.stdout + r.stderr) is not None,
+          "big-map: the reload replacing every rule was taken")
+
+
 def case_check(binary, root, tmp):
     """--check: valid files exit 0, bad ones print every error and exit 1."""
     for f in ["config/default.yaml", "config/examples/one-arm.yaml",
@@ -1134,6 +1168,7 @@ CASES = {
     "signal": case_signal,
     "check": case_check,
     "privdrop": case_privdrop,
+    "big-map": case_big_map,
 }
 
 
