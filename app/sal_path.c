@@ -24,11 +24,15 @@
  * Expiry pacing: each worker ages its slice of the gateway flows a few
  * slots at a time, every SSR_FLOW_EXPIRE_PERIOD_US (a TSC deadline, so an
  * idle loop pays one compare), with a budget sized to sweep the whole slice
- * once per SSR_FLOW_SWEEP_MS. Scanning 64 slots on every loop pass instead
+ * once per sweep period (below). Scanning 64 slots on every loop pass instead
  * was 43% of an idle worker's instructions.
  */
 #define SSR_FLOW_EXPIRE_PERIOD_US 100
-#define SSR_FLOW_SWEEP_MS 100
+/* The sweep period: a tenth of the shortest timeout, so a flow outlives
+ * its timeout by at most 10% (the cost of a sweep is per slot, so a tight
+ * bound on long timeouts is bought with CPU for nothing), within these. */
+#define SSR_FLOW_SWEEP_MIN_MS 100u
+#define SSR_FLOW_SWEEP_MAX_MS 1000u
 /* A loop slower than the period (one lcore doing the control duties too,
  * sanitizers) scans the slices it missed, up to this many at once. */
 #define SSR_FLOW_EXPIRE_CATCHUP 16
@@ -602,8 +606,13 @@ static void
 pace_init(struct ssr_expire_pace *p, const struct ssr_router *r)
 {
 	/* the table gives each worker ceil(max / n_workers) slots */
-	uint64_t spw = ((uint64_t)r->cfg->flows.max + r->n_workers - 1) / r->n_workers;
-	uint64_t slices = (uint64_t)SSR_FLOW_SWEEP_MS * 1000 / SSR_FLOW_EXPIRE_PERIOD_US;
+	const struct ssr_cfg_flows *fl = &r->cfg->flows;
+	uint64_t spw = ((uint64_t)fl->max + r->n_workers - 1) / r->n_workers;
+	uint32_t shortest = RTE_MIN(fl->syn_timeout_ms,
+			RTE_MIN(fl->established_timeout_ms, fl->closing_timeout_ms));
+	uint64_t sweep_ms = RTE_MIN(RTE_MAX(shortest / 10, SSR_FLOW_SWEEP_MIN_MS),
+			SSR_FLOW_SWEEP_MAX_MS);
+	uint64_t slices = sweep_ms * 1000 / SSR_FLOW_EXPIRE_PERIOD_US;
 
 	p->next = 0;
 	p->last = 0;

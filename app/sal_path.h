@@ -56,10 +56,12 @@ ssr_sal_reply_rst(struct ssr_worker *w, const uint8_t *frame,
  * Age this worker's gateway flows a little: call it on every loop pass.
  * It examines a slice of the worker's flow slots (and returns slots past
  * their RCU grace period to the free list) at most once per 100 us, sized
- * so the whole slice is swept every 100 ms: a flow idle for its state's
- * timeout is removed at most 100 ms plus one loop pass later, as long as
- * the loop turns at least every 1.6 ms (a slower loop scans the slices it
- * missed, up to 16 at once). Owning worker only.
+ * so the whole slice is swept once per sweep period: a tenth of the
+ * shortest flow timeout, within 100 ms..1 s (500 ms with the default 5 s
+ * SYN timeout). A flow idle for its state's timeout is removed at most one
+ * sweep period plus one loop pass later, as long as the loop turns at least
+ * every 1.6 ms (a slower loop scans the slices it missed, up to 16 at once).
+ * Owning worker only.
  */
 void
 ssr_sal_expire(struct ssr_worker *w, uint64_t now);

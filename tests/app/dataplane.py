@@ -53,7 +53,8 @@ from integration import check, eq  # noqa: E402
 from scapy.all import wrpcap  # noqa: E402
 
 SYN_MS = 300
-# app/sal_path.h: removed at most 100 ms + one slice after the timeout; the
+# app/sal_path.h: removed at most one sweep (a tenth of the shortest timeout,
+# at least 100 ms: 100 ms here) + one slice after the timeout; the
 # poll below adds up to its period, the loop and the socket a little more
 SWEEP_MS = 100
 SLACK_MS = 60
