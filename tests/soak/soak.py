@@ -481,6 +481,8 @@ class Soak:
         self.bad = {}               # failure kind -> count (first few printed)
         self.rss = []
         self.lat = [None, None]     # min, max in-flight window of a resolved SYN
+        self.lat_at = None          # when the SYN with the longest window was sent
+        self.reload_times = []      # (request, done) of every reload
         # the router
         self.veth = veth
         self.outp = os.path.join(tmp, "out.pcap")
@@ -714,6 +716,7 @@ class Soak:
         new = self.model.snapshot()
         self.model.commit(t_req, t_rep, new)
         self.fig["reloads"] += 1
+        self.reload_times.append((t_req, t_rep))
 
     # -- traffic and the output checks (the main thread) --
 
@@ -733,7 +736,7 @@ class Soak:
         self.unexplained = []       # flows cut with their target in place (see finish())
         th = threading.Thread(target=self.changes)
         th.start()
-        t_start = time.time()
+        t_start = self.t_start = time.time()
         t_end = t_start + self.seconds
         tick = 0.01
         per_tick_res = max(1, int(6 * self.rate))
@@ -932,6 +935,8 @@ class Soak:
             self.fig["resolve_out"] += 1
             t_send, p, _seq = rec
             d = ts - t_send
+            if self.lat[1] is None or d > self.lat[1]:
+                self.lat_at = t_send
             self.lat = [d if self.lat[0] is None else min(self.lat[0], d),
                         d if self.lat[1] is None else max(self.lat[1], d)]
             if pfx != p:
@@ -1164,11 +1169,20 @@ def finish(soak, c, sanitized):
            fig["gw_reset"], fig["migrations"], fig["wrong_nonce"], fig["malformed"],
            fig["stray"], fig["changes"], fig["drains"], fig["removals"], fig["leases"],
            fig["expired"], fig["reloads"], fig["sighup"]))
+    if soak.unexplained:
+        print("%d flow(s) cut with their target in place (frames missed by the port: %d), "
+              "the first: %s" % (len(soak.unexplained), missed, soak.unexplained[0]))
     st = os.stat(soak.outp)
     print("output file: %.1f MB written, %.1f MB left on disk (read parts punched out)" %
           (st.st_size / 1e6, st.st_blocks * 512 / 1e6))
     print("in-flight window of a resolved SYN (sent to output read) %.1f..%.1f ms" %
           (1e3 * (lo or 0), 1e3 * (hi or 0)))
+    if soak.lat_at is not None and soak.reload_times:
+        # a long window next to a reload would point at the router, not the machine
+        t = soak.lat_at
+        a, b = min(soak.reload_times, key=lambda r: min(abs(r[0] - t), abs(r[1] - t)))
+        print("the longest window began %.1f s into the run; the nearest reload ran "
+              "%.2f..%.2f s from it" % (t - soak.t_start, a - t, b - t))
     print("counters: rx %d tx %d dropped %d; port ipackets %d imissed %d" %
           (c.get("rx", 0), c.get("tx", 0), c.get("dropped", 0), port.get("ipackets", 0),
            missed))
