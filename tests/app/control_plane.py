@@ -29,22 +29,19 @@ Exit 0 = pass, 1 = fail, 77 = skip.
 
 import json
 import os
-import re
-import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import integration as it  # noqa: E402  (scapy, the SAL layer, helpers)
 from integration import check, eq  # noqa: E402
-from scapy.all import ICMP, IP, TCP, UDP, Ether, Raw, rdpcap  # noqa: E402
-from sal import SAL, SALControl, SALService, SALSource, sid, sid_num  # noqa: E402
+from scapy.all import IP, TCP, UDP, Ether, Raw, rdpcap  # noqa: E402
+from sal import SAL, SALControl, SALService, sid, sid_num  # noqa: E402
 
 ROUTER_MAC = it.ROUTER_MAC
 HOST = it.HOST
@@ -1236,19 +1233,7 @@ def main():
         print(__doc__)
         return 2
     binary, ctl, root, case = sys.argv[1:]
-    tmp = tempfile.mkdtemp(prefix="ssr-cp-%s-" % case)
-    try:
-        CASES[case](os.path.abspath(binary), os.path.abspath(ctl), os.path.abspath(root), tmp)
-    finally:
-        if it.failures:
-            print("scratch files kept in", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if it.failures:
-        print("%d check(s) failed" % len(it.failures))
-        return 1
-    print("PASS")
-    return 0
+    return it.run_case("ssr-cp-%s-" % case, CASES[case], binary, ctl, root)
 
 
 if __name__ == "__main__":

@@ -35,9 +35,7 @@ Exit 0 = pass, 1 = fail, 77 = skip (no scapy, or no root for the veth).
 """
 
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 try:
@@ -414,19 +412,7 @@ def main():
         print(__doc__)
         return 2
     binary, root, case = sys.argv[1:]
-    tmp = tempfile.mkdtemp(prefix="ssr-dp-%s-" % case)
-    try:
-        CASES[case](os.path.abspath(binary), os.path.abspath(root), tmp)
-    finally:
-        if it.failures:
-            print("scratch files kept in", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if it.failures:
-        print("%d check(s) failed" % len(it.failures))
-        return 1
-    print("PASS")
-    return 0
+    return it.run_case("ssr-dp-%s-" % case, CASES[case], binary, root)
 
 
 if __name__ == "__main__":

@@ -1172,25 +1172,41 @@ CASES = {
 }
 
 
+def scratch_done(tmp):
+    """A failed run keeps its scratch directory for a post-mortem."""
+    if failures:
+        print("scratch files kept in", tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def verdict():
+    """The exit status of a test script: 1 when any check failed."""
+    if failures:
+        print("%d check(s) failed" % len(failures))
+        return 1
+    print("PASS")
+    return 0
+
+
+def run_case(prefix, fn, *args):
+    """fn(*args, scratch directory) with the scratch handling and verdict
+    every test script here shares; paths in args are made absolute."""
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    try:
+        fn(*[os.path.abspath(a) for a in args], tmp)
+    finally:
+        scratch_done(tmp)
+    return verdict()
+
+
 def main():
     if len(sys.argv) != 4 or sys.argv[3] not in CASES:
         print(__doc__)
         print("cases:", ", ".join(CASES))
         return 2
     binary, root, case = sys.argv[1:]
-    tmp = tempfile.mkdtemp(prefix="ssr-it-%s-" % case)
-    try:
-        CASES[case](os.path.abspath(binary), os.path.abspath(root), tmp)
-    finally:
-        if failures:
-            print("scratch files kept in", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("PASS")
-    return 0
+    return run_case("ssr-it-%s-" % case, CASES[case], binary, root)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 
 try:
     from scapy.all import IP, UDP, Ether, Raw, rdpcap
@@ -50,7 +49,10 @@ except ImportError:
     sys.exit(77)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "app"))
 from sal import SAL, l4_checksum, sal_checksum_ok, sid, transport_checksum_ok  # noqa: E402
+import integration as it  # noqa: E402  (the checks and runner every test script shares)
+from integration import check, eq  # noqa: E402
 
 EAL = ["--no-huge", "-m", "512", "--no-pci", "--no-shconf"]
 # lcores: "0" runs the worker and the control duties on one lcore; "0-1"
@@ -89,18 +91,6 @@ registration: { allow: [192.0.2.96/28] }
 # 16383 mbufs); a soak block must be longer for a one-mbuf leak to show.
 SOAK_REPEAT = 17000
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
-
-
-def eq(got, want, what):
-    return check(got == want, "%s: got %r, want %r" % (what, got, want))
 
 
 # ---- packet construction (raw bytes, so malformed shapes stay as written) ----
@@ -1051,19 +1041,7 @@ def main():
         print(__doc__)
         return 2
     binary, root, which = sys.argv[1:]
-    tmp = tempfile.mkdtemp(prefix="ssr-hostile-%s-" % which)
-    try:
-        RUNS[which](os.path.abspath(binary), os.path.abspath(root), tmp)
-    finally:
-        if failures:
-            print("scratch files kept in", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print("%d check(s) failed" % len(failures))
-        return 1
-    print("PASS")
-    return 0
+    return it.run_case("ssr-hostile-%s-" % which, RUNS[which], binary, root)
 
 
 if __name__ == "__main__":

@@ -1070,15 +1070,8 @@ def main():
             if hasattr(soak, "tail"):
                 soak.tail.close()
         veth.close()
-        if it.failures:
-            print("scratch files kept in", tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    if it.failures:
-        print("%d check(s) failed" % len(it.failures))
-        return 1
-    print("PASS")
-    return 0
+        it.scratch_done(tmp)
+    return it.verdict()
 
 
 def finish(soak, c, sanitized):
