@@ -168,6 +168,46 @@ ssr_tx_owner(const struct ssr_router *r, unsigned int pidx, unsigned int worker)
 	return p->txq_owner[worker % p->nb_queues];
 }
 
+/** Log type of serval-sr's start-up and shutdown (user.serval.main). */
+extern int ssr_logtype_main;
+
+/**
+ * Set @p r up from a validated config (app/router.c): the fields the data
+ * path reads, the SAL parser's conf, counter slots, in-band registration and
+ * the neighbour table. Main lcore, after rte_eal_init().
+ *
+ * @return
+ *   0, or -EINVAL (the config asks for what lib/sal or the router cannot
+ *   do), -ENOMEM; logged.
+ */
+int
+ssr_router_init(struct ssr_router *r, const struct ssr_config *cfg);
+
+/**
+ * The RCU variable, the control ring, the ports (one queue pair per
+ * worker) and worker i on lcores[i] for each of the @p n workers, each
+ * registered with the RCU variable (offline until its loop starts). Main
+ * lcore, after ssr_router_init().
+ *
+ * @return
+ *   0, or -EINVAL (n is 0 or above SSR_MAX_WORKERS), -ENOMEM, or the
+ *   port set-up's error; logged. ssr_ports_close() and ssr_worker_free()
+ *   undo what was done.
+ */
+int
+ssr_router_start_workers(struct ssr_router *r, const unsigned int *lcores,
+		unsigned int n);
+
+/**
+ * The service table and the gateway flow table, attached to the RCU
+ * variable. Main lcore, after ssr_router_start_workers().
+ *
+ * @return
+ *   0 or -ENOMEM; logged.
+ */
+int
+ssr_router_create_tables(struct ssr_router *r);
+
 #ifdef __cplusplus
 }
 #endif

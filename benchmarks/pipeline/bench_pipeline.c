@@ -121,7 +121,7 @@ int ssr_stop_flag;
 #define N_CLIENTS 64
 #define LOCAL_FLOWS 64
 #define MAX_LANES 16
-/* Bulk rules per rule-model transaction. */
+/* Bulk rules per rule-model transaction (see router_build()). */
 #define LOAD_CHUNK 16384
 
 /* Addresses, host order: one /8 subnet holds the router, the targets
@@ -456,25 +456,6 @@ add_bulk_rules(struct bench_router *b, uint32_t n)
 	return 0;
 }
 
-static struct flowtable *
-create_flows(const struct ssr_router *r)
-{
-	const struct ssr_cfg_flows *f = &r->cfg->flows;
-	uint64_t ms = r->tsc_hz / 1000;
-	struct flowtable_conf conf = {
-		.name = "pipe_flows",
-		.max_flows = f->max,
-		.n_workers = r->n_workers,
-		.socket_id = rte_socket_id(),
-	};
-
-	conf.timeout[FLOWTABLE_STATE_FREE] = ms;
-	conf.timeout[FLOWTABLE_STATE_SYN_SEEN] = ms * f->syn_timeout_ms;
-	conf.timeout[FLOWTABLE_STATE_ESTABLISHED] = ms * f->established_timeout_ms;
-	conf.timeout[FLOWTABLE_STATE_CLOSING] = ms * f->closing_timeout_ms;
-	return flowtable_create(&conf);
-}
-
 static void
 router_free(struct bench_router *b)
 {
@@ -524,6 +505,7 @@ router_build(struct bench_router *b, unsigned int nw, uint32_t n_rules, uint32_t
 	struct ssr_config_errors errs;
 	struct ssr_rules_txn *txn;
 	struct ssr_err e;
+	unsigned int lcores[SSR_MAX_WORKERS];
 	char *text = NULL;
 	unsigned int i;
 	uint32_t max_flows;
@@ -551,53 +533,23 @@ router_build(struct bench_router *b, unsigned int nw, uint32_t n_rules, uint32_t
 	if (add_bulk_rules(b, n_rules) != 0)
 		FAIL("bulk rules: out of memory");
 
-	r->cfg = b->cfg;
-	r->sal_proto = b->cfg->sal_ip_protocol;
-	r->has_gateway = b->cfg->has_gateway;
-	r->gateway = rte_cpu_to_be_32(b->cfg->gateway);
-	r->tsc_hz = rte_get_tsc_hz();
-	r->drain_tsc = (r->tsc_hz + 999999) / 1000000 * SSR_TX_DRAIN_US;
-	if (sal_parse_conf_init(&r->sal_conf, b->cfg->sal_ip_protocol,
-				SAL_PARSE_F_NO_IP_CSUM) != 0)
-		FAIL("parse conf");
-	r->n_rule_slots = ssr_services_slots(b->cfg) + 1024;
-	r->n_tgt_ctr = r->n_rule_slots * SSR_TGT_CTR_PER_SLOT;
-	r->neigh = ssr_neigh_create(rte_socket_id(), b->cfg->arp.queue);
-	if (r->neigh == NULL)
-		FAIL("neighbour table");
-	r->n_workers = nw;
-	r->qsv = rte_zmalloc("pipe_qsbr", rte_rcu_qsbr_get_memsize(nw), RTE_CACHE_LINE_SIZE);
-	if (r->qsv == NULL || rte_rcu_qsbr_init(r->qsv, nw) != 0)
-		FAIL("QSBR");
-	r->ctl_ring = rte_ring_create("pipe_ctl", SSR_CONTROL_RING_SIZE, rte_socket_id(),
-			RING_F_SC_DEQ);
-	if (r->ctl_ring == NULL)
-		FAIL("control ring: %s", rte_strerror(rte_errno));
-	if (ssr_ports_init(r) != 0)
-		FAIL("ports");
+	/* the router main.c builds (app/router.c), on the lanes' lcores */
+	for (i = 0; i < nw; i++)
+		lcores[i] = lanes[i].lcore;
+	if (ssr_router_init(r, b->cfg) != 0 || ssr_router_start_workers(r, lcores, nw) != 0)
+		FAIL("router set-up (see the log above)");
 	if (r->port[0].nb_queues != nw)
 		FAIL("port has %u queue pairs for %u workers", r->port[0].nb_queues, nw);
-	for (i = 0; i < nw; i++) {
-		r->workers[i] = ssr_worker_create(r, i, lanes[i].lcore);
-		if (r->workers[i] == NULL)
-			FAIL("worker %u: %s", i, rte_strerror(rte_errno));
-		if (rte_rcu_qsbr_thread_register(r->qsv, i) != 0)
-			FAIL("QSBR register");
-	}
-	r->svc = ssr_services_create(b->cfg, rte_socket_id());
-	if (r->svc == NULL || svctable_rcu_attach(r->svc, r->qsv) != 0)
-		FAIL("service table: %s", rte_strerror(rte_errno));
-	r->ft = create_flows(r);
-	if (r->ft == NULL || flowtable_rcu_attach(r->ft, r->qsv) != 0)
-		FAIL("flow table (%u): %s", max_flows, rte_strerror(rte_errno));
+	if (ssr_router_create_tables(r) != 0)
+		FAIL("tables (%u flows; see the log above)", max_flows);
 	memset(&e, 0, sizeof(e));
 	b->rules = ssr_rules_create(r);
 	if (b->rules == NULL)
 		FAIL("rule model: %s", strerror(errno));
 	/* The config's own rules as main.c loads them; the bulk rules (which
-	 * sized the tables above) in transactions of LOAD_CHUNK rules: the
-	 * rule model refuses one transaction of more than 32768 rules (its
-	 * grace-period queue, RETIRE_MAX in services.c). */
+	 * sized the tables above) in transactions of LOAD_CHUNK rules, which
+	 * keeps each transaction's staging arrays small (one transaction of
+	 * any size the slots hold works too: tests/app big-map). */
 	b->cfg->n_services = b->n_orig;
 	txn = ssr_rules_begin(b->rules, "load");
 	if (txn == NULL)
