@@ -197,6 +197,7 @@ fill(struct ssr_plane *p, const char *cmd, const char *params, struct rte_tel_da
 		rte_tel_data_add_dict_u64(d, "answers", hs.answers);
 		rte_tel_data_add_dict_u64(d, "timeouts", hs.timeouts);
 		rte_tel_data_add_dict_u64(d, "late", hs.late);
+		rte_tel_data_add_dict_u64(d, "bad_ack", hs.bad_ack);
 		rte_tel_data_add_dict_u64(d, "marked_down", hs.marked_down);
 		rte_tel_data_add_dict_u64(d, "marked_up", hs.marked_up);
 		rte_tel_data_add_dict_u64(d, "outstanding", hs.outstanding);

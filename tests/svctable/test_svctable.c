@@ -663,6 +663,27 @@ test_commit_failure(void **state)
 
 /* ------------------------------------------------ reclamation (QSBR) */
 
+/*
+ * A table attached to a fresh two-reader QSBR variable whose reader 0 (this
+ * thread) is online; free(*v) after svctable_free().
+ */
+static struct svctable *
+table_with_rcu(const struct svctable_conf *conf, struct rte_rcu_qsbr **v)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(2);
+	struct svctable *t;
+
+	*v = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sz, RTE_CACHE_LINE_SIZE));
+	assert_non_null(*v);
+	assert_int_equal(rte_rcu_qsbr_init(*v, 2), 0);
+	assert_int_equal(rte_rcu_qsbr_thread_register(*v, 0), 0);
+	rte_rcu_qsbr_thread_online(*v, 0);
+	t = svctable_create(conf);
+	assert_non_null(t);
+	assert_int_equal(svctable_rcu_attach(t, *v), 0);
+	return t;
+}
+
 static void
 test_reclaim(void **state)
 {
@@ -671,18 +692,10 @@ test_reclaim(void **state)
 	struct svctable_memory m;
 	struct rte_rcu_qsbr *v;
 	struct svctable *t;
-	size_t sz = rte_rcu_qsbr_get_memsize(2);
 	unsigned int i;
 
 	(void)state;
-	v = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sz, RTE_CACHE_LINE_SIZE));
-	assert_non_null(v);
-	assert_int_equal(rte_rcu_qsbr_init(v, 2), 0);
-	assert_int_equal(rte_rcu_qsbr_thread_register(v, 0), 0);
-	rte_rcu_qsbr_thread_online(v, 0);
-	t = svctable_create(&conf);
-	assert_non_null(t);
-	assert_int_equal(svctable_rcu_attach(t, v), 0);
+	t = table_with_rcu(&conf, &v);
 	assert_int_equal(svctable_rcu_attach(t, v), -EEXIST);
 
 	assert_int_equal(ins(t, &k, 24, 0), 0);
@@ -744,18 +757,10 @@ test_reuse(void **state)
 	struct svctable_txn *txn, *kept;
 	struct rte_rcu_qsbr *v;
 	struct svctable *t;
-	size_t sz = rte_rcu_qsbr_get_memsize(2);
 	unsigned int i, j;
 
 	(void)state;
-	v = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sz, RTE_CACHE_LINE_SIZE));
-	assert_non_null(v);
-	assert_int_equal(rte_rcu_qsbr_init(v, 2), 0);
-	assert_int_equal(rte_rcu_qsbr_thread_register(v, 0), 0);
-	rte_rcu_qsbr_thread_online(v, 0);
-	t = svctable_create(&conf);
-	assert_non_null(t);
-	assert_int_equal(svctable_rcu_attach(t, v), 0);
+	t = table_with_rcu(&conf, &v);
 
 	/* a rule slot is not reused while a reader may hold it */
 	assert_int_equal(ins(t, &k, 20, 1), 0);
@@ -831,19 +836,11 @@ test_inplace(void **state)
 	const uint64_t base = 0xa1b2c3d4e5f60000ull;
 	struct rte_rcu_qsbr *v;
 	struct svctable *t;
-	size_t sz = rte_rcu_qsbr_get_memsize(2);
 	uint64_t before;
 	unsigned int i, j, n = 0;
 
 	(void)state;
-	v = aligned_alloc(RTE_CACHE_LINE_SIZE, RTE_ALIGN_CEIL(sz, RTE_CACHE_LINE_SIZE));
-	assert_non_null(v);
-	assert_int_equal(rte_rcu_qsbr_init(v, 2), 0);
-	assert_int_equal(rte_rcu_qsbr_thread_register(v, 0), 0);
-	rte_rcu_qsbr_thread_online(v, 0);
-	t = svctable_create(&conf);
-	assert_non_null(t);
-	assert_int_equal(svctable_rcu_attach(t, v), 0);
+	t = table_with_rcu(&conf, &v);
 
 	/* three levels of multibit nodes under one root slot */
 	for (i = 0; i < 16; i++) {
