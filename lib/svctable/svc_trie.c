@@ -456,6 +456,8 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 		v.leaf_base = y->rule; /* terminal */
 		/* a terminal checks the first bits of its prefix past d */
 		set_fp(&t->rib, &v, y, d, d + (y->len - d > 32 ? 32 : y->len - d));
+		if (y->len - d <= 32 && d < SVCTABLE_KEY_BITS)
+			v.fp_at = (uint16_t)(v.fp_at | d | SVC_FP_WHOLE);
 		if (old_valid) {
 			ret = retire_arrays(b, &old);
 			if (ret != 0)
@@ -631,7 +633,7 @@ touch(struct svc_build *b, uint32_t s)
 			return NULL;
 		*p = s;
 		t->scratch_set[s] = SVC_SCRATCH_TOUCHED;
-		t->scratch[s] = t->root->entry[s];
+		t->scratch[s] = *svc_root_slot(t->root, s);
 	}
 	return &t->scratch[s];
 }
@@ -729,7 +731,7 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 	/* the region's old node, wanted after the descent below */
 	if (svc_entry_child(*e) != 0)
 		rte_prefetch0(node_at(t, svc_entry_child(*e)));
-	/* the region top: first rib node on the slot's path reaching bit 16
+	/* the region top: first rib node on the slot's path reaching bit 18
 	 * (a blind descent: one key comparison settles the whole path) */
 	while (x != NULL && x->len < SVC_ROOT_BITS)
 		x = x->child[(s >> (SVC_ROOT_BITS - 1 - x->len)) & 1];
@@ -760,7 +762,7 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 			return ret;
 	}
 	if (new_child != 0) {
-		/* every prefix under top shares its bits [16, top->len): a
+		/* every prefix under top shares its bits [18, top->len): a
 		 * branching head's own bit is where they part */
 		fp_len = top->len - SVC_ROOT_BITS < SVC_ENTRY_FP_MAX ?
 			top->len - SVC_ROOT_BITS : SVC_ENTRY_FP_MAX;
@@ -770,6 +772,21 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 	}
 	*e = svc_entry_make(new_child, svc_entry_leaf(*e), fp_len, fp);
 	return 0;
+}
+
+/* free what svc_build_prepare() allocated for a copied root */
+static void
+free_new_root(struct svc_build *b)
+{
+	uint64_t m;
+
+	if (b->new_root == NULL)
+		return;
+	for (m = b->new_pages; m != 0; m &= m - 1)
+		free(b->new_root->page[__builtin_ctzll(m)]);
+	free(b->new_root);
+	b->new_root = NULL;
+	b->new_pages = 0;
 }
 
 int
@@ -782,7 +799,7 @@ svc_build_prepare(struct svc_build *b)
 	for (i = 0; i < b->slots.n; i++) {
 		uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
 
-		b->n_changes += t->scratch[s] != t->root->entry[s];
+		b->n_changes += t->scratch[s] != *svc_root_slot(t->root, s);
 	}
 	/* an in-place store leaves every node above, and the root, as is */
 	if (b->inplace_used && b->n_changes != 1)
@@ -794,9 +811,29 @@ svc_build_prepare(struct svc_build *b)
 		b->new_root = aligned_alloc(64, sizeof(struct svc_root));
 		if (b->new_root == NULL)
 			return -ENOMEM;
+		memcpy(b->new_root, t->root, sizeof(struct svc_root));
+		b->new_pages = 0;
+		for (i = 0; i < b->slots.n; i++) {
+			uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
+			uint32_t pg = s >> SVC_PAGE_BITS;
+			uint64_t *copy;
+
+			if (t->scratch[s] == *svc_root_slot(t->root, s) ||
+					(b->new_pages >> pg) & 1)
+				continue;
+			copy = aligned_alloc(64, SVC_PAGE_BYTES);
+			if (copy == NULL) {
+				free_new_root(b);
+				return -ENOMEM;
+			}
+			memcpy(copy, t->root->page[pg], SVC_PAGE_BYTES);
+			b->new_root->page[pg] = copy;
+			b->new_pages |= 1ull << pg;
+		}
 	}
-	/* publish must not fail: room for the old root's retire entry */
-	return svc_vec_reserve(&b->retire, b->retire.n + 1);
+	/* publish must not fail: room for the old root's and pages' retires */
+	return svc_vec_reserve(&b->retire, b->retire.n + 1 +
+			(uint32_t)__builtin_popcountll(b->new_pages));
 }
 
 void
@@ -804,6 +841,7 @@ svc_build_publish(struct svc_build *b)
 {
 	struct svctable *t = b->t;
 	struct svc_root *root = t->root;
+	uint64_t m;
 	uint32_t i;
 
 	if (b->inplace_used) {
@@ -818,12 +856,12 @@ svc_build_publish(struct svc_build *b)
 	if (!b->copy_root) {
 		for (i = 0; i < b->slots.n; i++) {
 			uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
+			uint64_t *e = svc_root_slot(root, s);
 
-			if (t->scratch[s] != root->entry[s])
+			if (t->scratch[s] != *e)
 				/* release: the nodes below are written before
 				 * any worker can load this entry */
-				__atomic_store_n(&root->entry[s], t->scratch[s],
-						__ATOMIC_RELEASE);
+				__atomic_store_n(e, t->scratch[s], __ATOMIC_RELEASE);
 		}
 		if (b->default_changed)
 			/* release: the rule object is complete before it is seen */
@@ -831,17 +869,25 @@ svc_build_publish(struct svc_build *b)
 					__ATOMIC_RELEASE);
 		return;
 	}
-	memcpy(b->new_root, root, sizeof(*root));
+	/* every changed entry lies in a page copied by svc_build_prepare() */
 	for (i = 0; i < b->slots.n; i++) {
 		uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
 
-		b->new_root->entry[s] = t->scratch[s];
+		*svc_root_slot(b->new_root, s) = t->scratch[s];
 	}
 	b->new_root->default_rule = b->new_default;
 	/* release: the whole new root and everything below it are written
 	 * before a worker can load the pointer */
 	__atomic_store_n(&t->root, b->new_root, __ATOMIC_RELEASE);
+	for (m = b->new_pages; m != 0; m &= m - 1) {
+		struct svc_retire *r = svc_vec_push(&b->retire); /* reserved */
+
+		r->kind = SVC_RETIRE_PAGE;
+		r->n = 0;
+		r->ptr = root->page[__builtin_ctzll(m)];
+	}
 	b->new_root = NULL;
+	b->new_pages = 0;
 	{
 		struct svc_retire *r = svc_vec_push(&b->retire); /* reserved */
 
@@ -881,8 +927,7 @@ svc_build_rollback(struct svc_build *b)
 		svc_arena_free(f->kind == SVC_RETIRE_NODES ?
 				&t->node_arena : &t->leaf_arena, f->idx, f->n);
 	}
-	free(b->new_root);
-	b->new_root = NULL;
+	free_new_root(b);
 	b->inplace_used = false;
 	b->fresh.n = 0;
 	b->retire.n = 0;
@@ -894,18 +939,31 @@ svc_build_rollback(struct svc_build *b)
 int
 svc_trie_init(struct svctable *t)
 {
+	uint32_t pg;
+
 	t->root = aligned_alloc(64, sizeof(struct svc_root));
 	t->scratch = malloc(SVC_ROOT_SLOTS * sizeof(*t->scratch));
 	t->scratch_set = calloc(SVC_ROOT_SLOTS, 1);
 	if (t->root == NULL || t->scratch == NULL || t->scratch_set == NULL)
 		return -ENOMEM;
 	memset(t->root, 0, sizeof(*t->root));
+	for (pg = 0; pg < SVC_PAGES; pg++) {
+		t->root->page[pg] = aligned_alloc(64, SVC_PAGE_BYTES);
+		if (t->root->page[pg] == NULL)
+			return -ENOMEM; /* svc_trie_fini() frees what was made */
+		memset(t->root->page[pg], 0, SVC_PAGE_BYTES);
+	}
 	return 0;
 }
 
 void
 svc_trie_fini(struct svctable *t)
 {
+	uint32_t pg;
+
+	if (t->root != NULL)
+		for (pg = 0; pg < SVC_PAGES; pg++)
+			free(t->root->page[pg]);
 	free(t->root);
 	free(t->scratch);
 	free(t->scratch_set);
@@ -931,6 +989,7 @@ svc_free_item(struct svctable *t, const struct svc_retire *it)
 		svc_tset_free(it->ptr);
 		break;
 	case SVC_RETIRE_ROOT:
+	case SVC_RETIRE_PAGE:
 		free(it->ptr);
 		break;
 	}
@@ -950,6 +1009,8 @@ svc_item_bytes(const struct svctable *t, const struct svc_retire *it)
 		return ((const struct svc_tset *)it->ptr)->bytes;
 	case SVC_RETIRE_ROOT:
 		return sizeof(struct svc_root);
+	case SVC_RETIRE_PAGE:
+		return SVC_PAGE_BYTES;
 	}
 	return 0;
 }
@@ -960,6 +1021,7 @@ struct lk_state {
 	uint64_t w[5];                 /* key, host-order words; w[4] = 0 */
 	uint32_t node;                 /* next node, 0 = descent over */
 	uint32_t sure;                 /* root leaf or /0: needs no check */
+	uint32_t seen;                 /* key bits [0, seen) were all compared */
 	uint32_t ncand;
 	uint32_t cand[SVC_MAX_DEPTH + 1];
 };
@@ -1006,17 +1068,26 @@ step(const struct svctable *t, struct lk_state *s)
 {
 	const struct svc_node *nd = &t->nodes[s->node];
 	uint64_t cv = nd->child_vec, lv = nd->leaf_vec;
-	unsigned int pos, i, off, chunk, fpa = nd->fp_at;
+	uint16_t fpa = nd->fp_at;
+	unsigned int pos, i, off, chunk, from = svc_fp_from(fpa), len = svc_fp_len(fpa);
+	uint32_t sure;
 
 	/* the key leaves the path in bits every prefix below shares: stop */
-	if (fpa >> 8 != 0 && key_window(s->w, fpa & 0xff, fpa >> 8) != nd->fp) {
+	if (len != 0 && key_window(s->w, from, len) != nd->fp) {
 		s->node = 0;
 		return;
 	}
+	/* compared bits stay a run from bit 0 unless a skip was blind */
+	if (from <= s->seen && from + len > s->seen)
+		s->seen = from + len;
 	if (unlikely((cv | lv) == 0)) {
 		/* terminal: the only prefix below */
-		s->cand[s->ncand++] = nd->leaf_base | SVC_CAND_RULE;
-		rte_prefetch0(&t->rules[nd->leaf_base]);
+		if ((fpa & SVC_FP_WHOLE) && s->seen >= from + len) {
+			s->cand[s->ncand++] = nd->leaf_base | SVC_CAND_RULE | SVC_CAND_SURE;
+		} else {
+			s->cand[s->ncand++] = nd->leaf_base | SVC_CAND_RULE;
+			rte_prefetch0(&t->rules[nd->leaf_base]);
+		}
 		s->node = 0;
 		return;
 	}
@@ -1025,11 +1096,15 @@ step(const struct svctable *t, struct lk_state *s)
 	off = pos & 63;
 	chunk = (unsigned int)(((unsigned __int128)s->w[i] << 64 | s->w[i + 1]) >>
 			(122 - off)) & (SVC_FANOUT - 1);
+	/* a leaf's prefix ends inside this chunk: sure if all before it was seen */
+	sure = pos <= s->seen ? SVC_CAND_SURE : 0;
+	if (sure)
+		s->seen = pos + SVC_STRIDE;
 	if (lv != 0) {
 		uint32_t li = nd->leaf_base +
 			(uint32_t)__builtin_popcountll(lv & (~0ull >> (63 - chunk))) - 1;
 
-		s->cand[s->ncand++] = li;
+		s->cand[s->ncand++] = li | sure;
 		rte_prefetch0(&t->leaves[li]);
 	}
 	if ((cv >> chunk) & 1) {
@@ -1043,46 +1118,70 @@ step(const struct svctable *t, struct lk_state *s)
 	}
 }
 
+/* the rule a candidate names (0: an empty leaf), SVC_CAND_SURE kept */
+static inline uint32_t
+cand_rule(const struct svctable *t, uint32_t c)
+{
+	uint32_t r;
+
+	if (c & SVC_CAND_RULE)
+		return c & ~SVC_CAND_RULE;
+	r = t->leaves[c & ~SVC_CAND_SURE];
+	return r != 0 ? r | (c & SVC_CAND_SURE) : 0;
+}
+
 static void
 lookup_batch(const struct svctable *t, const struct svc_root *root,
 		const struct svctable_key *const keys[], uint32_t n,
 		const struct svctable_rule *out[], uint32_t *hits)
 {
 	struct lk_state st[SVCTABLE_LOOKUP_BATCH];
-	uint8_t act[SVCTABLE_LOOKUP_BATCH];
+	uint64_t w0[SVCTABLE_LOOKUP_BATCH];
+	uint8_t act[SVCTABLE_LOOKUP_BATCH], deep[SVCTABLE_LOOKUP_BATCH];
 	/* acquire pairs with the release store of a single-change commit */
 	uint32_t dflt = __atomic_load_n(&root->default_rule, __ATOMIC_ACQUIRE);
-	uint32_t i, j, na = 0;
+	uint32_t i, j, na = 0, nd;
 
+	/* only the first word picks the root entry; most keys that match
+	 * nothing end there, so the other three are read for the rest only */
 	for (i = 0; i < n; i++) {
-		const uint8_t *k = keys[i]->bytes;
-		struct lk_state *s = &st[i];
+		w0[i] = load_be64(keys[i]->bytes);
+		rte_prefetch0(svc_root_slot(root, (uint32_t)(w0[i] >> (64 - SVC_ROOT_BITS))));
+	}
+	for (i = 0; i < n; i++) {
+		/* acquire: the nodes below an entry were written before it */
+		uint64_t e = __atomic_load_n(svc_root_slot(root,
+				(uint32_t)(w0[i] >> (64 - SVC_ROOT_BITS))), __ATOMIC_ACQUIRE);
+		unsigned int fpl = svc_entry_fp_len(e);
+		uint32_t sure = svc_entry_leaf(e) != 0 ? svc_entry_leaf(e) : dflt;
+		uint32_t node = svc_entry_child(e);
+		struct lk_state *s;
+		const uint8_t *k;
 
-		s->w[0] = load_be64(k);
+		/* key bits [16, 16 + fpl) against what every prefix below shares */
+		if (fpl != 0 && ((w0[i] << SVC_ROOT_BITS) >> (64 - fpl)) != svc_entry_fp(e))
+			node = 0;
+		if (node == 0) {
+			out[i] = sure != 0 ? &t->rules[sure] : NULL;
+			*hits += sure != 0;
+			continue;
+		}
+		rte_prefetch0(&t->nodes[node]);
+		s = &st[i];
+		k = keys[i]->bytes;
+		s->w[0] = w0[i];
 		s->w[1] = load_be64(k + 8);
 		s->w[2] = load_be64(k + 16);
 		s->w[3] = load_be64(k + 24);
 		s->w[4] = 0;
-		rte_prefetch0(&root->entry[s->w[0] >> 48]);
-	}
-	for (i = 0; i < n; i++) {
-		struct lk_state *s = &st[i];
-		/* acquire: the nodes below an entry were written before it */
-		uint64_t e = __atomic_load_n(&root->entry[s->w[0] >> 48],
-				__ATOMIC_ACQUIRE);
-		unsigned int fpl = svc_entry_fp_len(e);
-
-		s->sure = svc_entry_leaf(e) != 0 ? svc_entry_leaf(e) : dflt;
+		s->sure = sure;
+		s->seen = SVC_ROOT_BITS + fpl;
+		s->node = node;
 		s->ncand = 0;
-		s->node = svc_entry_child(e);
-		/* key bits [16, 16 + fpl) against what every prefix below shares */
-		if (fpl != 0 && ((s->w[0] << SVC_ROOT_BITS) >> (64 - fpl)) != svc_entry_fp(e))
-			s->node = 0;
-		if (s->node != 0) {
-			rte_prefetch0(&t->nodes[s->node]);
-			act[na++] = (uint8_t)i;
-		}
+		act[na++] = (uint8_t)i;
 	}
+	nd = na;
+	memcpy(deep, act, nd);
 	/* one level of every key per round: the loads of a round overlap */
 	while (na != 0) {
 		uint32_t nn = 0;
@@ -1097,37 +1196,34 @@ lookup_batch(const struct svctable *t, const struct svc_root *root,
 		na = nn;
 	}
 	/* the deepest non-empty candidate usually decides: find it for every
-	 * key and prefetch its rule before checking any */
-	for (i = 0; i < n; i++) {
-		struct lk_state *s = &st[i];
+	 * key and prefetch its rule before checking any, unless it is sure */
+	for (j = 0; j < nd; j++) {
+		struct lk_state *s = &st[deep[j]];
 
 		s->node = 0;
 		while (s->ncand > 0) {
-			uint32_t c = s->cand[--s->ncand];
-
-			s->node = (c & SVC_CAND_RULE) ? c & ~SVC_CAND_RULE : t->leaves[c];
+			s->node = cand_rule(t, s->cand[--s->ncand]);
 			if (s->node != 0) {
-				rte_prefetch0(&t->rules[s->node]);
+				if (!(s->node & SVC_CAND_SURE))
+					rte_prefetch0(&t->rules[s->node]);
 				break;
 			}
 		}
 	}
-	for (i = 0; i < n; i++) {
-		struct lk_state *s = &st[i];
+	for (j = 0; j < nd; j++) {
+		struct lk_state *s = &st[deep[j]];
 		uint32_t r = s->node;
 
 		/* deepest first: the first candidate that covers the key wins */
-		while (r != 0 && !rule_covers(&t->rules[r], s->w)) {
+		while (r != 0 && !(r & SVC_CAND_SURE) && !rule_covers(&t->rules[r], s->w)) {
 			r = 0;
-			while (s->ncand > 0 && r == 0) {
-				uint32_t c = s->cand[--s->ncand];
-
-				r = (c & SVC_CAND_RULE) ? c & ~SVC_CAND_RULE : t->leaves[c];
-			}
+			while (s->ncand > 0 && r == 0)
+				r = cand_rule(t, s->cand[--s->ncand]);
 		}
+		r &= ~SVC_CAND_SURE;
 		if (r == 0)
 			r = s->sure;
-		out[i] = r != 0 ? &t->rules[r] : NULL;
+		out[deep[j]] = r != 0 ? &t->rules[r] : NULL;
 		*hits += r != 0;
 	}
 }
@@ -1243,6 +1339,10 @@ check_node(struct check_ctx *c, const struct svc_node *v, unsigned int depth)
 	if ((v->child_vec | v->leaf_vec) == 0) {
 		if (v->leaf_base == 0 || v->leaf_base >= t->rule_arena.top)
 			check_fail(c, "terminal without rule", v->leaf_base, 0);
+		else if ((v->fp_at & SVC_FP_WHOLE) && svc_fp_from(v->fp_at) +
+				svc_fp_len(v->fp_at) != t->rules[v->leaf_base].prefix_len)
+			check_fail(c, "whole fingerprint short of its prefix", v->leaf_base,
+					v->fp_at);
 		return;
 	}
 	if (v->leaf_vec != 0 && !(v->leaf_vec & 1))
@@ -1352,7 +1452,7 @@ svc_check(const struct svctable *t, char *msg, size_t msglen)
 		return -ENOMEM;
 	}
 	for (s = 0; s < SVC_ROOT_SLOTS && c.err == 0; s++) {
-		uint32_t child = svc_entry_child(t->root->entry[s]);
+		uint32_t child = svc_entry_child(*svc_root_slot(t->root, s));
 
 		if (child == 0)
 			continue;
@@ -1370,7 +1470,7 @@ svc_check(const struct svctable *t, char *msg, size_t msglen)
 		if (hmap != NULL) {
 			mark_heads(t->rib.root, hmap);
 			for (s = 0; s < SVC_ROOT_SLOTS; s++) {
-				uint32_t child = svc_entry_child(t->root->entry[s]);
+				uint32_t child = svc_entry_child(*svc_root_slot(t->root, s));
 
 				if (child != 0 && find_orphan(&c, hmap, child))
 					break;

@@ -959,7 +959,7 @@ svctable_memory(const struct svctable *t, struct svctable_memory *m)
 				pend_rules += svc_item_bytes(t, it);
 		}
 	}
-	mm.trie_bytes = sizeof(struct svc_root) +
+	mm.trie_bytes = sizeof(struct svc_root) + SVC_PAGES * SVC_PAGE_BYTES +
 		t->node_arena.live * t->node_arena.unit +
 		t->leaf_arena.live * t->leaf_arena.unit - pend_trie;
 	mm.rule_bytes = t->rule_arena.live * t->rule_arena.unit - pend_rules;

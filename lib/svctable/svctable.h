@@ -27,9 +27,10 @@
  *   part of it, and never a half-made rule. A transaction switches all its
  *   keys from the old rule set to the new one at one instant: a commit of
  *   one change may store one child index inside a trie node, a commit
- *   confined to one 16-bit root slot stores that slot's entry, any other
- *   commit stores a new root pointer, which one svctable_lookup_bulk() call
- *   reads once (so the whole burst sees such a commit whole, or not at all).
+ *   confined to one root slot (one value of the first 18 key bits) stores
+ *   that slot's entry, any other commit stores a new root pointer, which one
+ *   svctable_lookup_bulk() call reads once (so the whole burst sees such a
+ *   commit whole, or not at all).
  *   Lookups that start after svctable_txn_commit() returns see the commit.
  * - Memory is reclaimed only after a QSBR grace period. The library owns no
  *   thread: the control loop calls svctable_reclaim() on each pass, which

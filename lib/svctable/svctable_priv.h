@@ -9,7 +9,7 @@
  * Two layers, as rte_fib over rte_rib:
  * - the rib (svc_rib.c): a binary path-compressed (Patricia) tree of every
  *   prefix, the authoritative control model. Control lcore only.
- * - the trie (svc_trie.c): what workers read. A 16-bit direct root table,
+ * - the trie (svc_trie.c): what workers read. An 18-bit direct root table,
  *   then multibit nodes of stride 6 with poptrie-style bitmaps (a child
  *   bitmap and a leaf-run bitmap, indexed with popcount) and path
  *   compression: a node starts at the first bit where its subtree branches or
@@ -33,7 +33,7 @@
 
 /* ---- data-plane trie ---- */
 
-#define SVC_ROOT_BITS 16
+#define SVC_ROOT_BITS 18
 #define SVC_ROOT_SLOTS (1u << SVC_ROOT_BITS)
 #define SVC_STRIDE 6
 #define SVC_FANOUT (1u << SVC_STRIDE)
@@ -41,6 +41,10 @@
 #define SVC_MAX_DEPTH ((SVCTABLE_KEY_BITS - SVC_ROOT_BITS) / SVC_STRIDE + 2)
 /* candidate tag: the value is a rule index (terminal), not a leaf position */
 #define SVC_CAND_RULE (1u << 31)
+/* candidate tag: every bit of its prefix was compared on the way down, so it
+ * covers the key without a look at the rule (leaf positions stay below 2^30:
+ * the leaf arena holds 16 per rule, at most 2^27) */
+#define SVC_CAND_SURE (1u << 30)
 
 /*
  * One trie node, 32 bytes, two per cache line. It indexes key bits
@@ -66,27 +70,65 @@ struct svc_node {
 	uint32_t child_base;
 	uint32_t leaf_base;
 	uint16_t pos;
-	uint16_t fp_at;   /* first fingerprint bit (bits 0-7), length 0..32 (8-13) */
+	uint16_t fp_at;   /* first fingerprint bit (bits 0-7), length 0..32 (8-13),
+			   * SVC_FP_WHOLE */
 	uint32_t fp;      /* the fingerprint bits, right-aligned */
 };
 
 _Static_assert(sizeof(struct svc_node) == 32, "two trie nodes per cache line");
 
 /*
- * The root: the /0 rule and one entry per value of key bits [0, 16). An
+ * fp_at flag of a terminal: its fingerprint runs to the end of its prefix.
+ * A key that matches it, and whose bits before it were all compared on the
+ * way down (no blind skip), lies under the prefix: the rule need not be read.
+ */
+#define SVC_FP_WHOLE (1u << 14)
+
+static inline unsigned int
+svc_fp_from(uint16_t fp_at)
+{
+	return fp_at & 0xffu;
+}
+
+static inline unsigned int
+svc_fp_len(uint16_t fp_at)
+{
+	return (fp_at >> 8) & 0x3fu;
+}
+
+/*
+ * The root: the /0 rule and one entry per value of key bits [0, 18). An
  * entry is one 64-bit word, so one load gives a consistent view:
  *   bits  0..26  child node index (0 = none; it sits alone in a 1-node array)
- *   bits 27..51  rule of the longest prefix of length 1..16 covering the slot
+ *   bits 27..51  rule of the longest prefix of length 1..18 covering the slot
  *   bits 52..55  fingerprint length, 0..8
- *   bits 56..63  fingerprint: key bits [16, 16 + length) every prefix under
+ *   bits 56..63  fingerprint: key bits [18, 18 + length) every prefix under
  *                the child shares, so most keys that match nothing there are
  *                turned away without loading the child
+ * 18 bits, not 16: a key that matches nothing usually ends at its entry, and
+ * four times the entries leave a quarter as many with a child to descend to.
+ * The entries live in pages, so a commit that changes several of them (a
+ * short prefix spans up to 2^18 / 2^len) copies only the pages it changes,
+ * not all 2 MB; a page pointer is read from the root's own lines (in L1).
  */
+#define SVC_PAGE_BITS 12
+#define SVC_PAGE_SLOTS (1u << SVC_PAGE_BITS)
+#define SVC_PAGE_BYTES (SVC_PAGE_SLOTS * sizeof(uint64_t))
+#define SVC_PAGES (SVC_ROOT_SLOTS >> SVC_PAGE_BITS)
+
 struct svc_root {
-	uint32_t default_rule; /* [R] the /0 rule, 0 = none */
+	uint32_t default_rule;         /* [R] the /0 rule, 0 = none */
 	uint32_t pad[15];
-	uint64_t entry[SVC_ROOT_SLOTS]; /* [R] */
+	uint64_t *page[SVC_PAGES];     /* [I] pages of entries; an entry is [R] */
 };
+
+_Static_assert(SVC_PAGES <= 64, "a commit tracks the pages it copies in one word");
+
+static inline uint64_t *
+svc_root_slot(const struct svc_root *r, uint32_t s)
+{
+	return &r->page[s >> SVC_PAGE_BITS][s & (SVC_PAGE_SLOTS - 1)];
+}
 
 #define SVC_ENTRY_CHILD_BITS 27
 #define SVC_ENTRY_RULE_BITS 25
@@ -372,6 +414,7 @@ enum svc_retire_kind {
 	SVC_RETIRE_RULE,
 	SVC_RETIRE_TSET,
 	SVC_RETIRE_ROOT,
+	SVC_RETIRE_PAGE,
 };
 
 struct svc_retire {
@@ -461,6 +504,7 @@ struct svc_build {
 	bool default_changed;
 	bool copy_root;
 	struct svc_root *new_root;            /* when copy_root */
+	uint64_t new_pages;                   /* pages of new_root that are copies */
 	uint32_t n_changes;
 	/*
 	 * A commit of one change may be published by one store into a live

@@ -1055,9 +1055,9 @@ gen_len(void)
 	uint32_t c = rndn(100);
 
 	if (c < 8)
-		return rndn(17);             /* 0..16: root leaves and /0 */
+		return rndn(19);             /* 0..18: root leaves and /0 */
 	if (c < 18)
-		return 14 + rndn(10);        /* around the root stride */
+		return 14 + rndn(12);        /* around the root table's 18 bits */
 	if (c < 28)
 		return SVCTABLE_KEY_BITS;    /* exact services */
 	if (c < 36)
