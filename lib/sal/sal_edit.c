@@ -32,20 +32,16 @@ sal_l4_csum_apply(uint8_t *frame, const struct sal_pkt *pkt, uint64_t diff)
 }
 
 /*
- * The checksum difference of @p n 4-byte words inserted at @p at, an offset
- * into the SAL header: a byte counts as the high or the low half of its
- * word by the parity of its offset, so words landing at an odd offset count
+ * The checksum difference of inserting words whose raw 4-byte values sum to
+ * @p acc (three at most: no overflow) at @p at, an offset into the SAL
+ * header: a byte counts as the high or the low half of its word by the
+ * parity of its offset, so words landing at an odd offset count
  * byte-swapped (RFC 1071); bytes after them move by a multiple of 4 and keep
  * their parity.
  */
 static inline uint64_t
-sal_csum_inserted(const uint8_t *p, unsigned int n, uint32_t at)
+sal_csum_inserted(uint64_t acc, uint32_t at)
 {
-	uint64_t acc = 0;
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		acc += sal_get_raw32(p + 4 * i);
 	if (!(at & 1))
 		return acc;
 	acc = (acc & 0xffffffffu) + (acc >> 32);
@@ -73,6 +69,12 @@ sal_shift_offsets(struct sal_pkt *pkt, uint32_t ins, uint16_t grow)
 	pkt->l4_off += grow;
 }
 
+/*
+ * Every header word this edit changes is read before the move and its new
+ * value made in a register (see sal_raw16_of()): reading a word back from
+ * the bytes just stored or just moved stalls on store forwarding, which
+ * cost more than the rest of the edit.
+ */
 static enum sal_drop_reason
 sal_edit_forward_inner(struct sal_frame *f, struct sal_pkt *pkt, uint32_t new_dst,
 	uint32_t flags, struct sal_edit_res *res)
@@ -80,16 +82,22 @@ sal_edit_forward_inner(struct sal_frame *f, struct sal_pkt *pkt, uint32_t new_ds
 	uint8_t *l3 = f->data + pkt->l3_off;
 	uint32_t ip_src = sal_get_raw32(l3 + SAL_IP_OFF_SRC);
 	uint32_t old_dst = sal_get_raw32(l3 + SAL_IP_OFF_DST);
+	uint16_t ip_len_w = sal_get_raw16(l3 + SAL_IP_OFF_TOTLEN);
+	uint16_t ttl_w = sal_get_raw16(l3 + SAL_IP_OFF_TTL);
+	uint16_t ip_ck = sal_get_raw16(l3 + SAL_IP_OFF_CSUM);
 	uint8_t ttl = l3[SAL_IP_OFF_TTL];
-	uint16_t grow = 0, old_w, old_shl_w, old_len_w = 0;
-	uint64_t ip_diff, sal_diff = 0;
-	uint32_t ins = 0, i, len_w = 0;
-	uint8_t *sal;
+	uint16_t grow = 0, new_w;
+	uint64_t ip_diff, diff_dst;
+	uint32_t ins = 0, i;
 
 	if (!(flags & SAL_FWD_F_KEEP_TTL) && ttl <= 1)
 		return SAL_DROP_TTL_EXPIRED;
 
 	if (!(flags & SAL_FWD_F_NO_SOURCE)) {
+		uint16_t old_shl_w, sal_ck, old_len_w = 0, len_w = 0;
+		uint64_t sal_diff;
+		uint8_t *sal, src_len = 0;
+
 		if (pkt->source_off != 0) {
 			for (i = 0; i < pkt->n_source; i++)
 				if (sal_pkt_source_addr(f->data, pkt, i) == old_dst)
@@ -110,11 +118,14 @@ sal_edit_forward_inner(struct sal_frame *f, struct sal_pkt *pkt, uint32_t new_ds
 			return SAL_DROP_EDIT_TOO_LONG;
 
 		/* the words of the SAL header this edit changes, before it */
-		old_shl_w = sal_get_raw16(f->data + pkt->sal_off + SAL_OFF_SHL);
+		sal = f->data + pkt->sal_off;
+		old_shl_w = sal_get_raw16(sal + SAL_OFF_SHL);
+		sal_ck = sal_get_raw16(sal + SAL_OFF_CSUM);
 		if (pkt->source_off != 0) {
 			/* the aligned word holding the SOURCE length byte */
-			len_w = (uint32_t)(pkt->source_off + 1 - pkt->sal_off) & ~1u;
-			old_len_w = sal_get_raw16(f->data + pkt->sal_off + len_w);
+			len_w = (uint16_t)((pkt->source_off + 1 - pkt->sal_off) & ~1u);
+			old_len_w = sal_get_raw16(sal + len_w);
+			src_len = f->data[pkt->source_off + 1];
 		}
 
 		/* Move whichever side we have room for; headers first (shorter). */
@@ -135,48 +146,54 @@ sal_edit_forward_inner(struct sal_frame *f, struct sal_pkt *pkt, uint32_t new_ds
 		sal = f->data + pkt->sal_off;
 
 		if (pkt->source_off != 0) {
+			/* the length byte is the odd byte of its word when the
+			 * extension starts at an even SAL offset */
+			new_w = sal_raw16_with(old_len_w, pkt->source_off + 1 - pkt->sal_off,
+					(uint8_t)(src_len + 4));
 			sal_put_raw32(f->data + ins, old_dst);
-			f->data[pkt->source_off + 1] += 4;
-			sal_diff = sal_csum_diff16(old_len_w, sal_get_raw16(sal + len_w));
+			sal_put_raw16(sal + len_w, new_w);
+			sal_diff = sal_csum_diff16(old_len_w, new_w) +
+				sal_csum_inserted(old_dst, ins - pkt->sal_off);
 			sal_shift_offsets(pkt, ins, grow);
 			pkt->n_source++;
 		} else {
 			uint8_t *x = f->data + ins;
+			uint32_t hdr = sal_raw32_of(SAL_EXT_BYTE0(SAL_EXT_SOURCE),
+					(uint8_t)grow, 0, 0);
 
-			x[0] = SAL_EXT_BYTE0(SAL_EXT_SOURCE);
-			x[1] = (uint8_t)grow;
-			x[2] = 0;
-			x[3] = 0;
+			sal_put_raw32(x, hdr);
 			sal_put_raw32(x + 4, ip_src);
 			sal_put_raw32(x + 8, old_dst);
+			sal_diff = sal_csum_inserted((uint64_t)hdr + ip_src + old_dst,
+					ins - pkt->sal_off);
 			sal_shift_offsets(pkt, ins, grow);
 			pkt->ext_off[pkt->n_ext++] = (uint16_t)ins;
 			pkt->source_off = (uint16_t)ins;
 			pkt->n_source = SAL_SOURCE_MIN_ADDRS;
 		}
-		sal_diff += sal_csum_inserted(f->data + ins, grow / 4, ins - pkt->sal_off);
 		pkt->shl += grow / 4;
 		pkt->ip_len += grow;
-		sal[SAL_OFF_SHL] = pkt->shl;
-		sal_diff += sal_csum_diff16(old_shl_w, sal_get_raw16(sal + SAL_OFF_SHL));
-		sal_csum_apply(sal + SAL_OFF_CSUM, sal_diff);
+		new_w = sal_raw16_with(old_shl_w, 0, pkt->shl);
+		sal_put_raw16(sal + SAL_OFF_SHL, new_w);
+		sal_diff += sal_csum_diff16(old_shl_w, new_w);
+		sal_put_raw16(sal + SAL_OFF_CSUM, sal_csum_adjust(sal_ck, sal_diff));
 	}
 
 	/* IPv4: total length, TTL, destination; one incremental checksum update */
-	old_w = sal_get_raw16(l3 + SAL_IP_OFF_TOTLEN);
-	sal_put16(l3 + SAL_IP_OFF_TOTLEN, pkt->ip_len);
-	ip_diff = sal_csum_diff16(old_w, sal_get_raw16(l3 + SAL_IP_OFF_TOTLEN));
+	new_w = sal_raw16_be(pkt->ip_len);
+	sal_put_raw16(l3 + SAL_IP_OFF_TOTLEN, new_w);
+	ip_diff = sal_csum_diff16(ip_len_w, new_w);
 	if (!(flags & SAL_FWD_F_KEEP_TTL)) {
-		old_w = sal_get_raw16(l3 + SAL_IP_OFF_TTL);
-		l3[SAL_IP_OFF_TTL] = (uint8_t)(ttl - 1);
-		ip_diff += sal_csum_diff16(old_w, sal_get_raw16(l3 + SAL_IP_OFF_TTL));
+		new_w = sal_raw16_with(ttl_w, 0, (uint8_t)(ttl - 1));
+		sal_put_raw16(l3 + SAL_IP_OFF_TTL, new_w);
+		ip_diff += sal_csum_diff16(ttl_w, new_w);
 	}
 	sal_put_raw32(l3 + SAL_IP_OFF_DST, new_dst);
-	ip_diff += sal_csum_diff32(old_dst, new_dst);
-	sal_csum_apply(l3 + SAL_IP_OFF_CSUM, ip_diff);
+	diff_dst = sal_csum_diff32(old_dst, new_dst);
+	sal_put_raw16(l3 + SAL_IP_OFF_CSUM, sal_csum_adjust(ip_ck, ip_diff + diff_dst));
 
 	/* Transport: only the destination in the pseudo-header changed. */
-	sal_l4_csum_apply(f->data, pkt, sal_csum_diff32(old_dst, new_dst));
+	sal_l4_csum_apply(f->data, pkt, diff_dst);
 	return SAL_DROP_NONE;
 }
 
@@ -201,14 +218,15 @@ enum sal_drop_reason
 sal_edit_dec_ttl(uint8_t *frame, const struct sal_pkt *pkt)
 {
 	uint8_t *l3 = frame + pkt->l3_off;
-	uint16_t old_w;
+	uint16_t old_w, new_w;
 
 	if (l3[SAL_IP_OFF_TTL] <= 1)
 		return SAL_DROP_TTL_EXPIRED;
+	/* the new word from registers, not read back (sal_raw16_of()) */
 	old_w = sal_get_raw16(l3 + SAL_IP_OFF_TTL);
-	l3[SAL_IP_OFF_TTL]--;
-	sal_csum_apply(l3 + SAL_IP_OFF_CSUM,
-		sal_csum_diff16(old_w, sal_get_raw16(l3 + SAL_IP_OFF_TTL)));
+	new_w = sal_raw16_with(old_w, 0, (uint8_t)(l3[SAL_IP_OFF_TTL] - 1));
+	sal_put_raw16(l3 + SAL_IP_OFF_TTL, new_w);
+	sal_csum_apply(l3 + SAL_IP_OFF_CSUM, sal_csum_diff16(old_w, new_w));
 	return SAL_DROP_NONE;
 }
 

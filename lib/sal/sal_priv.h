@@ -99,19 +99,30 @@ sal_put_raw32(uint8_t *p, uint32_t v)
 static inline uint32_t
 sal_csum_add(uint32_t sum, const uint8_t *p, uint32_t len)
 {
-	uint64_t acc = 0;
+	uint64_t acc = 0, q;
 	uint32_t w;
 	uint16_t h;
 
-	while (len >= 4) {
+	/* 8 bytes a step with end-around carry: a sum mod 2^64 - 1 is one mod
+	 * 0xffff too (the compiler makes the carry an adc) */
+	while (len >= 8) {
+		memcpy(&q, p, 8);
+		acc += q;
+		acc += acc < q;
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
 		memcpy(&w, p, 4);
 		acc += w;
+		acc += acc < w;
 		p += 4;
 		len -= 4;
 	}
 	if (len >= 2) {
 		memcpy(&h, p, 2);
 		acc += h;
+		acc += acc < h;
 		p += 2;
 		len -= 2;
 	}
@@ -121,6 +132,7 @@ sal_csum_add(uint32_t sum, const uint8_t *p, uint32_t len)
 
 		memcpy(&h, last, 2);
 		acc += h;
+		acc += acc < h;
 	}
 	/* Fold the 64-bit native sum to 16 bits, then into big-endian value. */
 	acc = (acc & 0xffffffffu) + (acc >> 32);
@@ -211,19 +223,72 @@ sal_put_raw16(uint8_t *p, uint16_t v)
 	memcpy(p, &v, sizeof(v));
 }
 
-/* Apply @p diff to the checksum stored at @p c (never yields 0xffff from a
- * checksum a full computation produced, as sal_csum_update16()). */
-static inline void
-sal_csum_apply(uint8_t *c, uint64_t diff)
+/* A raw 16-bit checksum after adding @p diff (a sum of sal_csum_diff*()):
+ * never 0xffff from a checksum a full computation produced, as
+ * sal_csum_update16(). */
+static inline uint16_t
+sal_csum_adjust(uint16_t check_raw, uint64_t diff)
 {
-	uint64_t acc = (uint16_t)~sal_get_raw16(c) + diff;
+	uint64_t acc = (uint16_t)~check_raw + diff;
 
 	acc = (acc & 0xffffffffu) + (acc >> 32);
 	acc = (acc & 0xffffffffu) + (acc >> 32);
 	acc = (acc & 0xffff) + (acc >> 16);
 	acc = (acc & 0xffff) + (acc >> 16);
 	acc = (acc & 0xffff) + (acc >> 16);
-	sal_put_raw16(c, (uint16_t)~acc);
+	return (uint16_t)~acc;
+}
+
+/* Apply @p diff to the checksum stored at @p c. */
+static inline void
+sal_csum_apply(uint8_t *c, uint64_t diff)
+{
+	sal_put_raw16(c, sal_csum_adjust(sal_get_raw16(c), diff));
+}
+
+/*
+ * Raw words made of wire bytes in registers. An edit computes the new
+ * value of a word it changes here rather than reading it back after byte
+ * stores: a wider load of bytes just stored separately cannot be forwarded
+ * from the store buffer and stalls until they reach the cache.
+ */
+static inline uint16_t
+sal_raw16_of(uint8_t b0, uint8_t b1)
+{
+	uint8_t b[2] = { b0, b1 };
+	uint16_t v;
+
+	memcpy(&v, b, sizeof(v));
+	return v;
+}
+
+static inline uint32_t
+sal_raw32_of(uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3)
+{
+	uint8_t b[4] = { b0, b1, b2, b3 };
+	uint32_t v;
+
+	memcpy(&v, b, sizeof(v));
+	return v;
+}
+
+/* @p w (raw) with its byte @p i (0: the first on the wire) set to @p v. */
+static inline uint16_t
+sal_raw16_with(uint16_t w, unsigned int i, uint8_t v)
+{
+	uint8_t b[2];
+
+	memcpy(b, &w, sizeof(b));
+	b[i & 1] = v;
+	memcpy(&w, b, sizeof(w));
+	return w;
+}
+
+/* The raw (network-order) form of a host-order 16-bit value. */
+static inline uint16_t
+sal_raw16_be(uint16_t v)
+{
+	return sal_raw16_of((uint8_t)(v >> 8), (uint8_t)v);
 }
 
 /* Partial sum of the IPv4 pseudo-header for a transport segment. */
