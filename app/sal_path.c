@@ -213,9 +213,9 @@ gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
 	rte_be32_t ip_src = sal_pkt_ip_src(frame, sp), client = res->client_ip;
 	uint32_t rfid = rte_be_to_cpu_32(sp->dst_flowid), peer_flowid;
-	rte_be32_t src, dst;
+	rte_be32_t dst, nh;
 	bool wrote = false;
-	int ret;
+	int ret, out;
 
 	if (res->from_instance) {
 		if (ip_src != res->target) {
@@ -233,7 +233,6 @@ gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 			res->instance_flowid = sp->src_flowid;
 			wrote = true;
 		}
-		src = facing_addr(r, client);
 		dst = client;
 		rfid = flowtable_rfid_peer(rfid);
 		peer_flowid = res->client_flowid;
@@ -267,7 +266,6 @@ gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 			res->state = FLOWTABLE_STATE_ESTABLISHED;
 			wrote = true;
 		}
-		src = facing_addr(r, res->target);
 		dst = res->target;
 		rfid = flowtable_rfid_peer(rfid);
 		peer_flowid = res->instance_flowid;
@@ -278,16 +276,18 @@ gateway_relay(struct ssr_worker *w, struct rte_mbuf *m, struct sal_pkt *sp,
 		res->state = FLOWTABLE_STATE_CLOSING;
 		wrote = true;
 	}
-	if (unlikely(src == 0)) {
+	/* one route lookup: the source is the output port's address */
+	out = ssr_route(r, dst, &nh);
+	if (unlikely(out < 0 || r->port[out].addr == 0)) {
 		drop(w, m, SSR_DROP_NO_ROUTE);
 		return wrote;
 	}
-	if (!edit_ok(w, m, sal_edit_dec_ttl(frame, sp)))
+	/* TTL, addresses and flowIDs in one pass, each checksum once */
+	if (!edit_ok(w, m, sal_edit_relay(frame, sp, r->port[out].addr, dst,
+					rte_cpu_to_be_32(rfid), peer_flowid)))
 		return wrote;
-	sal_edit_set_ip_addrs(frame, sp, src, dst);
-	sal_edit_set_flowids(frame, sp, rte_cpu_to_be_32(rfid), peer_flowid);
 	ssr_count(&w->stats, SSR_CNT_SAL_GATEWAY, 1);
-	ssr_worker_output(w, m, dst);
+	ssr_worker_output_via(w, m, (unsigned int)out, nh);
 	return wrote;
 }
 
@@ -548,18 +548,21 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 		now = rte_rdtsc();
 		hits = flowtable_lookup_bulk(r->ft, w->idx, rfids, flen, n_flow, fres, now);
 		for (i = 0; i < n_flow; i++) {
-			unsigned int owner = ssr_local_owner(sp[flow[i]].dst_flowid);
+			unsigned int owner;
 
-			if (!(hits & (UINT64_C(1) << i)) && owner != w->idx &&
-					owner < r->n_workers) {
+			if (likely(hits & (UINT64_C(1) << i))) {
+				if (gateway_relay(w, pkts[flow[i]], &sp[flow[i]], &fres[i], now))
+					patch_later(rfids, hits, fres, i, n_flow);
+				continue;
+			}
+			owner = ssr_local_owner(sp[flow[i]].dst_flowid);
+			if (owner != w->idx && owner < r->n_workers) {
 				/* maybe a local flow of another worker: its owner decides */
 				reinject_to(w, pkts[flow[i]], owner);
-			} else if (!(hits & (UINT64_C(1) << i))) {
+			} else {
 				ssr_sal_reply_rst(w, frames[flow[i]], &sp[flow[i]]);
 				drop(w, pkts[flow[i]], SSR_DROP_SAL_NO_FLOW);
-			} else if (gateway_relay(w, pkts[flow[i]], &sp[flow[i]], &fres[i],
-						now))
-				patch_later(rfids, hits, fres, i, n_flow);
+			}
 		}
 	}
 	if (n_req == 0)

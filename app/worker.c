@@ -212,6 +212,31 @@ is_martian_src(const struct ssr_router *r, rte_be32_t a)
 	return false;
 }
 
+/*
+ * The sum over a valid header, its checksum included, is 0xffff. Headers
+ * without options (nearly all) are summed as five 32-bit words with no loop:
+ * rte_raw_cksum() goes 2 bytes a step. A ones' complement sum of wider
+ * words is the same modulo 0xffff (RFC 1071), and it is 0 only for all-zero
+ * bytes, as the 16-bit one.
+ */
+static inline bool
+ipv4_hdr_sum_ok(const struct rte_ipv4_hdr *ip, uint16_t hl)
+{
+	const uint8_t *p = (const uint8_t *)ip;
+	uint32_t w[5];
+	uint64_t s;
+
+	if (unlikely(hl != sizeof(*ip)))
+		return rte_raw_cksum(ip, hl) == 0xffff;
+	memcpy(w, p, sizeof(w));
+	s = (uint64_t)w[0] + w[1] + w[2] + w[3] + w[4];
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return s == 0xffff;
+}
+
 /* Stage 1: L2 and IPv4 checks. Sets *reason for SSR_C_DROP. */
 static enum ssr_class
 classify(struct ssr_worker *w, const struct ssr_port *p, struct rte_mbuf *m,
@@ -269,8 +294,7 @@ classify(struct ssr_worker *w, const struct ssr_port *p, struct rte_mbuf *m,
 		*reason = SSR_DROP_IP_CHECKSUM;
 		return SSR_C_DROP;
 	default:
-		/* the sum over a valid header, its checksum included, is 0xffff */
-		if (unlikely(rte_raw_cksum(ip, hl) != 0xffff)) {
+		if (unlikely(!ipv4_hdr_sum_ok(ip, hl))) {
 			*reason = SSR_DROP_IP_CHECKSUM;
 			return SSR_C_DROP;
 		}
@@ -370,27 +394,35 @@ ssr_worker_to_control(struct ssr_worker *w, struct rte_mbuf *m)
 bool
 ssr_worker_output(struct ssr_worker *w, struct rte_mbuf *m, rte_be32_t dst)
 {
-	const struct ssr_router *r = w->r;
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	rte_be32_t nh;
 	int out;
 
-	out = ssr_route(r, dst, &nh);
+	out = ssr_route(w->r, dst, &nh);
 	if (unlikely(out < 0)) {
 		ssr_drop(&w->stats, SSR_DROP_NO_ROUTE, 1);
 		rte_pktmbuf_free(m);
 		return false;
 	}
+	ssr_worker_output_via(w, m, (unsigned int)out, nh);
+	return true;
+}
+
+void
+ssr_worker_output_via(struct ssr_worker *w, struct rte_mbuf *m, unsigned int out,
+		rte_be32_t nh)
+{
+	const struct ssr_router *r = w->r;
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
 	if (unlikely(!ssr_neigh_lookup(r->neigh, nh, &eth->dst_addr))) {
 		/* the control lcore holds it until ARP answers */
 		m->port = out;
 		ssr_tag_set(m, SSR_TAG_MISS, nh);
 		ssr_worker_to_control(w, m);
-		return true;
+		return;
 	}
 	rte_ether_addr_copy(&r->port[out].mac, &eth->src_addr);
 	ssr_worker_tx(w, out, m);
-	return true;
 }
 
 /*
@@ -407,7 +439,8 @@ forward_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 		struct rte_mbuf *m = pkts[i];
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
 				sizeof(struct rte_ether_hdr));
-		uint16_t old;
+		uint16_t old, neww;
+		uint8_t b[2];
 
 		if (i + SSR_PREFETCH_OFFSET < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + SSR_PREFETCH_OFFSET], void *));
@@ -416,10 +449,14 @@ forward_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		old = *(uint16_t *)&ip->time_to_live; /* TTL and protocol share a word */
-		ip->time_to_live--;
-		ip->hdr_checksum = ssr_cksum_adjust(ip->hdr_checksum, old,
-				*(uint16_t *)&ip->time_to_live);
+		/* TTL and protocol share a word; the new word is made in a
+		 * register, as reading it back after a byte store stalls */
+		memcpy(&old, &ip->time_to_live, sizeof(old));
+		memcpy(b, &old, sizeof(b));
+		b[0]--;
+		memcpy(&neww, b, sizeof(neww));
+		memcpy(&ip->time_to_live, &neww, sizeof(neww));
+		ip->hdr_checksum = ssr_cksum_adjust(ip->hdr_checksum, old, neww);
 		if (ssr_worker_output(w, m, ip->dst_addr))
 			ssr_count(&w->stats, SSR_CNT_FORWARDED, 1);
 	}

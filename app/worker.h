@@ -184,6 +184,18 @@ ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m);
 bool
 ssr_worker_output(struct ssr_worker *w, struct rte_mbuf *m, rte_be32_t dst);
 
+/**
+ * ssr_worker_output() with the route already looked up (ssr_route()), for
+ * a caller that needed it before: MACs, then TX or the control lcore on a
+ * neighbour miss. Owning lcore only.
+ *
+ * @param out  output port index, as ssr_route() returned it (>= 0)
+ * @param nh   next hop, as ssr_route() gave it
+ */
+void
+ssr_worker_output_via(struct ssr_worker *w, struct rte_mbuf *m, unsigned int out,
+		rte_be32_t nh);
+
 /** Hand @p m to the control lcore (tagged by the caller); counted. */
 void
 ssr_worker_to_control(struct ssr_worker *w, struct rte_mbuf *m);

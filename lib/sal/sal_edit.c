@@ -259,3 +259,36 @@ sal_edit_set_flowids(uint8_t *frame, struct sal_pkt *pkt, uint32_t src_flowid,
 	pkt->src_flowid = src_flowid;
 	pkt->dst_flowid = dst_flowid;
 }
+
+enum sal_drop_reason
+sal_edit_relay(uint8_t *frame, struct sal_pkt *pkt, uint32_t new_src, uint32_t new_dst,
+	uint32_t src_flowid, uint32_t dst_flowid)
+{
+	uint8_t *l3 = frame + pkt->l3_off;
+	uint8_t *sal = frame + pkt->sal_off;
+	uint16_t ttl_w, new_w;
+	uint64_t addr_diff, sal_diff;
+
+	if (l3[SAL_IP_OFF_TTL] <= 1)
+		return SAL_DROP_TTL_EXPIRED;
+	/* the new TTL word from registers, not read back (sal_raw16_of()) */
+	ttl_w = sal_get_raw16(l3 + SAL_IP_OFF_TTL);
+	new_w = sal_raw16_with(ttl_w, 0, (uint8_t)(l3[SAL_IP_OFF_TTL] - 1));
+	/* the pseudo-header holds both addresses: one difference for IP and L4 */
+	addr_diff = sal_csum_diff32(sal_get_raw32(l3 + SAL_IP_OFF_SRC), new_src) +
+		sal_csum_diff32(sal_get_raw32(l3 + SAL_IP_OFF_DST), new_dst);
+	sal_diff = sal_csum_diff32(sal_get_raw32(sal + SAL_OFF_SRC_FLOWID), src_flowid) +
+		sal_csum_diff32(sal_get_raw32(sal + SAL_OFF_DST_FLOWID), dst_flowid);
+
+	sal_put_raw16(l3 + SAL_IP_OFF_TTL, new_w);
+	sal_put_raw32(l3 + SAL_IP_OFF_SRC, new_src);
+	sal_put_raw32(l3 + SAL_IP_OFF_DST, new_dst);
+	sal_csum_apply(l3 + SAL_IP_OFF_CSUM, addr_diff + sal_csum_diff16(ttl_w, new_w));
+	sal_l4_csum_apply(frame, pkt, addr_diff);
+	sal_put_raw32(sal + SAL_OFF_SRC_FLOWID, src_flowid);
+	sal_put_raw32(sal + SAL_OFF_DST_FLOWID, dst_flowid);
+	sal_csum_apply(sal + SAL_OFF_CSUM, sal_diff);
+	pkt->src_flowid = src_flowid;
+	pkt->dst_flowid = dst_flowid;
+	return SAL_DROP_NONE;
+}

@@ -132,6 +132,24 @@ void sal_edit_set_ip_addrs(uint8_t *frame, const struct sal_pkt *pkt, uint32_t n
 void sal_edit_set_flowids(uint8_t *frame, struct sal_pkt *pkt, uint32_t src_flowid,
 	uint32_t dst_flowid);
 
+/**
+ * A gateway's relay of one packet in one pass: decrement the TTL, rewrite
+ * both IPv4 addresses and both flowIDs, with one incremental update of
+ * each checksum (IPv4, transport, SAL). The same bytes as
+ * sal_edit_dec_ttl(), sal_edit_set_ip_addrs() and sal_edit_set_flowids()
+ * one after the other, for less work per packet.
+ * @param frame       frame start
+ * @param pkt         its accepted view; src_flowid/dst_flowid updated
+ * @param new_src     IPv4 source, network order
+ * @param new_dst     IPv4 destination, network order
+ * @param src_flowid  network order
+ * @param dst_flowid  network order
+ * @return SAL_DROP_NONE, or SAL_DROP_TTL_EXPIRED (frame and view untouched)
+ *   when the TTL is <= 1. The caller's worker thread only.
+ */
+enum sal_drop_reason sal_edit_relay(uint8_t *frame, struct sal_pkt *pkt, uint32_t new_src,
+	uint32_t new_dst, uint32_t src_flowid, uint32_t dst_flowid);
+
 #ifdef __cplusplus
 }
 #endif

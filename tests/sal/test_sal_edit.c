@@ -708,6 +708,73 @@ test_random_rewrites_vs_rebuild(void **state)
 }
 
 /*
+ * sal_edit_relay() against a full rebuild and against the three edits it
+ * stands for; TTL 1 leaves the frame and the view as they were.
+ */
+static void
+test_random_relay_vs_rebuild(void **state)
+{
+	static uint8_t store[4096], built[70000], want[70000], three[70000];
+	struct test_rng rng;
+	uint32_t iter, expired = 0;
+
+	(void)state;
+	test_rng_seed(&rng, 0x7e1a);
+	for (iter = 0; iter < 2000; iter++) {
+		struct sal_msg m;
+		struct sal_pkt p, p3, before;
+		uint32_t s, d, sf, df;
+		int n;
+
+		test_random_msg(&rng, &m, store);
+		if (test_rng_below(&rng, 8) == 0)
+			m.ip_ttl = (uint8_t)test_rng_below(&rng, 2);
+		n = sal_build(&m, built, sizeof(built));
+		assert_true(n > 0);
+		assert_int_equal(test_parse_l3(built, (uint32_t)n, &p), SAL_DROP_NONE);
+		s = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.ip_src;
+		d = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.ip_dst;
+		sf = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.src_flowid;
+		df = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.dst_flowid;
+		if (test_rng_below(&rng, 16) == 0)
+			s = 0xffffffffu;
+		if (test_rng_below(&rng, 16) == 0)
+			d = 0;
+		memcpy(three, built, (size_t)n);
+		p3 = p;
+		before = p;
+		if (m.ip_ttl <= 1) {
+			assert_int_equal(sal_edit_relay(built, &p, s, d, sf, df),
+					SAL_DROP_TTL_EXPIRED);
+			assert_memory_equal(built, three, (size_t)n);
+			assert_memory_equal(&p, &before, sizeof(p));
+			expired++;
+			continue;
+		}
+		assert_int_equal(sal_edit_relay(built, &p, s, d, sf, df), SAL_DROP_NONE);
+		assert_int_equal(p.src_flowid, sf);
+		assert_int_equal(p.dst_flowid, df);
+		assert_int_equal(sal_edit_dec_ttl(three, &p3), SAL_DROP_NONE);
+		sal_edit_set_ip_addrs(three, &p3, s, d);
+		sal_edit_set_flowids(three, &p3, sf, df);
+		assert_memory_equal(built, three, (size_t)n);
+		assert_memory_equal(&p, &p3, sizeof(p));
+		m.ip_ttl--;
+		m.ip_src = s;
+		m.ip_dst = d;
+		m.src_flowid = sf;
+		m.dst_flowid = df;
+		assert_int_equal(sal_build(&m, want, sizeof(want)), n);
+		if (memcmp(built, want, (size_t)n) != 0) {
+			test_hexdump("relayed", built, (uint32_t)n);
+			test_hexdump("rebuilt", want, (uint32_t)n);
+			fail_msg("iteration %u: relay differs from a full rebuild", iter);
+		}
+	}
+	assert_true(expired > 50);
+}
+
+/*
  * A UDP checksum whose full computation is 0 goes on the wire as 0xffff;
  * the incremental update must do the same. Search a destination address
  * for which that happens, then compare with a full rebuild.
@@ -899,6 +966,7 @@ main(void)
 		cmocka_unit_test(test_udp_zero_csum),
 		cmocka_unit_test(test_random_edits_vs_rebuild),
 		cmocka_unit_test(test_random_rewrites_vs_rebuild),
+		cmocka_unit_test(test_random_relay_vs_rebuild),
 		cmocka_unit_test(test_udp_csum_wraps_to_ffff),
 		cmocka_unit_test(test_csum_reference),
 		cmocka_unit_test(test_csum_update_exhaustive),
