@@ -166,7 +166,9 @@ sal_edit_forward_inner(struct sal_frame *f, struct sal_pkt *pkt, uint32_t new_ds
 			sal_put_raw32(x + 8, old_dst);
 			sal_diff = sal_csum_inserted((uint64_t)hdr + ip_src + old_dst,
 					ins - pkt->sal_off);
-			sal_shift_offsets(pkt, ins, grow);
+			/* inserted at the end of the SAL header: every extension
+			 * lies before it, only the transport header moves */
+			pkt->l4_off += grow;
 			pkt->ext_off[pkt->n_ext++] = (uint16_t)ins;
 			pkt->source_off = (uint16_t)ins;
 			pkt->n_source = SAL_SOURCE_MIN_ADDRS;
