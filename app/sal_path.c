@@ -90,24 +90,33 @@ action_counter(const struct svctable_rule *rule)
 	}
 }
 
-/* Map a lib/sal edit verdict to our drop reasons; true when accepted. */
-static bool
-edit_ok(struct ssr_worker *w, struct rte_mbuf *m, enum sal_drop_reason r)
+/* Drop a packet an edit refused, under our reason for lib/sal's. */
+static void __rte_noinline
+edit_refused(struct ssr_worker *w, struct rte_mbuf *m, enum sal_drop_reason r)
 {
 	switch (r) {
-	case SAL_DROP_NONE:
-		return true;
 	case SAL_DROP_TTL_EXPIRED:
 		drop(w, m, SSR_DROP_TTL_EXPIRED);
-		return false;
+		return;
 	case SAL_DROP_SOURCE_LOOP:
 		drop(w, m, SSR_DROP_SAL_LOOP);
-		return false;
+		return;
 	default:
 		/* SOURCE full, too many extensions, no room to grow */
 		drop(w, m, SSR_DROP_SAL_TOO_BIG);
-		return false;
+		return;
 	}
+}
+
+/* Map a lib/sal edit verdict to our drop reasons; true when accepted.
+ * Inline for the accepted case, which is every packet but a few. */
+static inline bool
+edit_ok(struct ssr_worker *w, struct rte_mbuf *m, enum sal_drop_reason r)
+{
+	if (likely(r == SAL_DROP_NONE))
+		return true;
+	edit_refused(w, m, r);
+	return false;
 }
 
 /* sal_edit_forward() on an mbuf, then tell the mbuf what moved. */
