@@ -869,11 +869,14 @@ svc_build_publish(struct svc_build *b)
 					__ATOMIC_RELEASE);
 		return;
 	}
-	/* every changed entry lies in a page copied by svc_build_prepare() */
+	/* every changed entry lies in a page copied by svc_build_prepare();
+	 * an unchanged one may lie in a page still shared with the live root,
+	 * which workers read: it is not written at all */
 	for (i = 0; i < b->slots.n; i++) {
 		uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
 
-		*svc_root_slot(b->new_root, s) = t->scratch[s];
+		if (t->scratch[s] != *svc_root_slot(root, s))
+			*svc_root_slot(b->new_root, s) = t->scratch[s];
 	}
 	b->new_root->default_rule = b->new_default;
 	/* release: the whole new root and everything below it are written

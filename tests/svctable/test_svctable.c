@@ -897,6 +897,55 @@ test_inplace(void **state)
 	free(v);
 }
 
+/*
+ * A commit that changes several root entries is built aside: it publishes a
+ * new root whose changed pages are copies, while the root a reader may still
+ * hold keeps every entry and page it had (until a grace period frees them),
+ * and pages the commit did not change stay shared.
+ */
+static void
+test_root_pages(void **state)
+{
+	struct svctable_conf conf = { .max_rules = 64 };
+	struct rte_rcu_qsbr *v;
+	const struct svc_root *old;
+	struct svctable *t;
+	struct svctable_key k = key_from(0x1230000000000000ull, 0, 0, 0);
+	struct svctable_key deep = key_from(0x9870000000000000ull, 0, 0, 0);
+	uint64_t old_entries[4];
+	uint32_t s = (uint32_t)(0x1230000000000000ull >> (64 - SVC_ROOT_BITS));
+	uint32_t far = (uint32_t)(0x9870000000000000ull >> (64 - SVC_ROOT_BITS));
+	unsigned int i, pg = s >> SVC_PAGE_BITS;
+
+	(void)state;
+	t = table_with_rcu(&conf, &v);
+
+	/* a deep rule in another page: its entry must survive the copy */
+	assert_int_equal(ins(t, &deep, 64, 1), 0);
+	old = t->root;
+	for (i = 0; i < 4; i++)
+		old_entries[i] = *svc_root_slot(old, s + i);
+	/* a /16 spans four 18-bit slots, all in one page */
+	assert_int_equal(ins(t, &k, 16, 2), 0);
+	assert_ptr_not_equal(t->root, old);
+	assert_ptr_not_equal(t->root->page[pg], old->page[pg]);
+	assert_ptr_equal(t->root->page[far >> SVC_PAGE_BITS], old->page[far >> SVC_PAGE_BITS]);
+	for (i = 0; i < 4; i++) {
+		assert_true(*svc_root_slot(old, s + i) == old_entries[i]);
+		assert_true(*svc_root_slot(t->root, s + i) != old_entries[i]);
+	}
+	assert_int_equal(lookup_id(t, &k), 2);
+	assert_int_equal(lookup_id(t, &deep), 1);
+	check_table(t);
+	/* the old root and its replaced page wait for the grace period */
+	assert_true(svctable_reclaim_pending(t) > 0);
+	rte_rcu_qsbr_quiescent(v, 0);
+	svctable_reclaim(t);
+	assert_int_equal(svctable_reclaim_pending(t), 0);
+	svctable_free(t);
+	free(v);
+}
+
 /* ------------------------------------------------------ differential */
 
 /* brute-force reference: one open-addressing set of (masked key, len); a
@@ -1366,6 +1415,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_reclaim),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_inplace),
+		cmocka_unit_test(test_root_pages),
 		cmocka_unit_test(test_differential),
 	};
 	const struct CMUnitTest longrun[] = {
