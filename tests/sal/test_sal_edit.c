@@ -661,11 +661,53 @@ test_random_edits_vs_rebuild(void **state)
 	assert_true(n_new > 200);
 }
 
+/* new addresses and flowIDs for a rewrite of m's frame */
+struct rewrite {
+	uint32_t src, dst, src_flowid, dst_flowid;
+};
+
+/* mostly new values, a third kept, and now and then the ones' complement
+ * corners (an all-ones and a zero word) */
+static struct rewrite
+draw_rewrite(struct test_rng *rng, const struct sal_msg *m)
+{
+	struct rewrite w;
+
+	w.src = test_rng_below(rng, 3) ? (uint32_t)test_rng_next(rng) : m->ip_src;
+	w.dst = test_rng_below(rng, 3) ? (uint32_t)test_rng_next(rng) : m->ip_dst;
+	w.src_flowid = test_rng_below(rng, 3) ? (uint32_t)test_rng_next(rng) : m->src_flowid;
+	w.dst_flowid = test_rng_below(rng, 3) ? (uint32_t)test_rng_next(rng) : m->dst_flowid;
+	if (test_rng_below(rng, 16) == 0)
+		w.src = 0xffffffffu;
+	if (test_rng_below(rng, 16) == 0)
+		w.dst = 0;
+	return w;
+}
+
+/* the edited frame must be what sal_build() makes of m rewritten by w */
+static void
+expect_rebuild(struct sal_msg *m, const struct rewrite *w, const uint8_t *edited,
+		int n, const char *what, uint32_t iter)
+{
+	static uint8_t want[70000];
+
+	m->ip_src = w->src;
+	m->ip_dst = w->dst;
+	m->src_flowid = w->src_flowid;
+	m->dst_flowid = w->dst_flowid;
+	assert_int_equal(sal_build(m, want, sizeof(want)), n);
+	if (memcmp(edited, want, (size_t)n) != 0) {
+		test_hexdump(what, edited, (uint32_t)n);
+		test_hexdump("rebuilt", want, (uint32_t)n);
+		fail_msg("iteration %u: %s frame differs from a full rebuild", iter, what);
+	}
+}
+
 /* Address and flowID rewrites against a full rebuild. */
 static void
 test_random_rewrites_vs_rebuild(void **state)
 {
-	static uint8_t store[4096], built[70000], want[70000];
+	static uint8_t store[4096], built[70000];
 	struct test_rng rng;
 	uint32_t iter;
 
@@ -674,36 +716,19 @@ test_random_rewrites_vs_rebuild(void **state)
 	for (iter = 0; iter < 2000; iter++) {
 		struct sal_msg m;
 		struct sal_pkt p;
-		uint32_t s, d, sf, df;
+		struct rewrite w;
 		int n;
 
 		test_random_msg(&rng, &m, store);
 		n = sal_build(&m, built, sizeof(built));
 		assert_true(n > 0);
 		assert_int_equal(test_parse_l3(built, (uint32_t)n, &p), SAL_DROP_NONE);
-		s = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.ip_src;
-		d = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.ip_dst;
-		sf = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.src_flowid;
-		df = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.dst_flowid;
-		/* the ones' complement corner: all-ones and zero words */
-		if (test_rng_below(&rng, 16) == 0)
-			s = 0xffffffffu;
-		if (test_rng_below(&rng, 16) == 0)
-			d = 0;
-		sal_edit_set_ip_addrs(built, &p, s, d);
-		sal_edit_set_flowids(built, &p, sf, df);
-		assert_int_equal(p.src_flowid, sf);
-		assert_int_equal(p.dst_flowid, df);
-		m.ip_src = s;
-		m.ip_dst = d;
-		m.src_flowid = sf;
-		m.dst_flowid = df;
-		assert_int_equal(sal_build(&m, want, sizeof(want)), n);
-		if (memcmp(built, want, (size_t)n) != 0) {
-			test_hexdump("rewritten", built, (uint32_t)n);
-			test_hexdump("rebuilt", want, (uint32_t)n);
-			fail_msg("iteration %u: rewrite differs from a full rebuild", iter);
-		}
+		w = draw_rewrite(&rng, &m);
+		sal_edit_set_ip_addrs(built, &p, w.src, w.dst);
+		sal_edit_set_flowids(built, &p, w.src_flowid, w.dst_flowid);
+		assert_int_equal(p.src_flowid, w.src_flowid);
+		assert_int_equal(p.dst_flowid, w.dst_flowid);
+		expect_rebuild(&m, &w, built, n, "rewritten", iter);
 	}
 }
 
@@ -714,7 +739,7 @@ test_random_rewrites_vs_rebuild(void **state)
 static void
 test_random_relay_vs_rebuild(void **state)
 {
-	static uint8_t store[4096], built[70000], want[70000], three[70000];
+	static uint8_t store[4096], built[70000], three[70000];
 	struct test_rng rng;
 	uint32_t iter, expired = 0;
 
@@ -723,7 +748,7 @@ test_random_relay_vs_rebuild(void **state)
 	for (iter = 0; iter < 2000; iter++) {
 		struct sal_msg m;
 		struct sal_pkt p, p3, before;
-		uint32_t s, d, sf, df;
+		struct rewrite w;
 		int n;
 
 		test_random_msg(&rng, &m, store);
@@ -732,44 +757,29 @@ test_random_relay_vs_rebuild(void **state)
 		n = sal_build(&m, built, sizeof(built));
 		assert_true(n > 0);
 		assert_int_equal(test_parse_l3(built, (uint32_t)n, &p), SAL_DROP_NONE);
-		s = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.ip_src;
-		d = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.ip_dst;
-		sf = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.src_flowid;
-		df = test_rng_below(&rng, 3) ? (uint32_t)test_rng_next(&rng) : m.dst_flowid;
-		if (test_rng_below(&rng, 16) == 0)
-			s = 0xffffffffu;
-		if (test_rng_below(&rng, 16) == 0)
-			d = 0;
+		w = draw_rewrite(&rng, &m);
 		memcpy(three, built, (size_t)n);
 		p3 = p;
 		before = p;
 		if (m.ip_ttl <= 1) {
-			assert_int_equal(sal_edit_relay(built, &p, s, d, sf, df),
-					SAL_DROP_TTL_EXPIRED);
+			assert_int_equal(sal_edit_relay(built, &p, w.src, w.dst,
+					w.src_flowid, w.dst_flowid), SAL_DROP_TTL_EXPIRED);
 			assert_memory_equal(built, three, (size_t)n);
 			assert_memory_equal(&p, &before, sizeof(p));
 			expired++;
 			continue;
 		}
-		assert_int_equal(sal_edit_relay(built, &p, s, d, sf, df), SAL_DROP_NONE);
-		assert_int_equal(p.src_flowid, sf);
-		assert_int_equal(p.dst_flowid, df);
+		assert_int_equal(sal_edit_relay(built, &p, w.src, w.dst, w.src_flowid,
+				w.dst_flowid), SAL_DROP_NONE);
+		assert_int_equal(p.src_flowid, w.src_flowid);
+		assert_int_equal(p.dst_flowid, w.dst_flowid);
 		assert_int_equal(sal_edit_dec_ttl(three, &p3), SAL_DROP_NONE);
-		sal_edit_set_ip_addrs(three, &p3, s, d);
-		sal_edit_set_flowids(three, &p3, sf, df);
+		sal_edit_set_ip_addrs(three, &p3, w.src, w.dst);
+		sal_edit_set_flowids(three, &p3, w.src_flowid, w.dst_flowid);
 		assert_memory_equal(built, three, (size_t)n);
 		assert_memory_equal(&p, &p3, sizeof(p));
 		m.ip_ttl--;
-		m.ip_src = s;
-		m.ip_dst = d;
-		m.src_flowid = sf;
-		m.dst_flowid = df;
-		assert_int_equal(sal_build(&m, want, sizeof(want)), n);
-		if (memcmp(built, want, (size_t)n) != 0) {
-			test_hexdump("relayed", built, (uint32_t)n);
-			test_hexdump("rebuilt", want, (uint32_t)n);
-			fail_msg("iteration %u: relay differs from a full rebuild", iter);
-		}
+		expect_rebuild(&m, &w, built, n, "relayed", iter);
 	}
 	assert_true(expired > 50);
 }
