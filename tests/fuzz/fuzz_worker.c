@@ -234,7 +234,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct ssr_rules_txn *txn;
 	struct ssr_config *cfg;
 	struct ssr_err e;
-	unsigned int i;
+	unsigned int main_lcore;
 	int port;
 
 	(void)argc;
@@ -253,62 +253,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	check(cfg != NULL, "config");
 	ssr_config_errors_free(&errs);
 
-	/* the wiring of main.c, for one worker on the main lcore */
-	r->cfg = cfg;
-	r->sal_proto = cfg->sal_ip_protocol;
-	r->has_gateway = cfg->has_gateway;
-	r->gateway = rte_cpu_to_be_32(cfg->gateway);
-	r->tsc_hz = rte_get_tsc_hz();
-	r->drain_tsc = (r->tsc_hz + 999999) / 1000000 * SSR_TX_DRAIN_US;
-	check(sal_parse_conf_init(&r->sal_conf, cfg->sal_ip_protocol,
-		SAL_PARSE_F_NO_IP_CSUM) == 0, "parse conf");
+	/* the router's own wiring (app/router.c), one worker on the main lcore */
+	check(ssr_router_init(r, cfg) == 0, "router init");
 	check(sal_parse_conf_init(&out_conf, cfg->sal_ip_protocol, 0) == 0, "parse conf");
-	r->n_rule_slots = ssr_services_slots(cfg) + 1024;
-	r->n_tgt_ctr = r->n_rule_slots * SSR_TGT_CTR_PER_SLOT;
-	/* in-band registration, as main.c's setup_registration() */
-	r->reg_sid.b[0] = (SSR_REG_ROUTER_SID >> 24) & 0xff;
-	r->reg_sid.b[1] = (SSR_REG_ROUTER_SID >> 16) & 0xff;
-	r->reg_sid.b[2] = (SSR_REG_ROUTER_SID >> 8) & 0xff;
-	r->reg_sid.b[3] = SSR_REG_ROUTER_SID & 0xff;
-	for (i = 0; i < cfg->registration.n_allow; i++) {
-		const struct ssr_cfg_ipv4_prefix *a = &cfg->registration.allow[i];
-
-		r->reg_allow[i][0] = rte_cpu_to_be_32(a->addr);
-		r->reg_allow[i][1] = rte_cpu_to_be_32(a->len == 0 ? 0 :
-			UINT32_MAX << (32 - a->len));
-	}
-	r->n_reg_allow = cfg->registration.n_allow;
-	r->reg_enabled = cfg->registration.enabled;
-	r->neigh = ssr_neigh_create(0, cfg->arp.queue);
-	check(r->neigh != NULL, "neighbour table");
-	r->n_workers = 1;
-	r->qsv = rte_zmalloc("fz_qsbr", rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
-	check(r->qsv != NULL && rte_rcu_qsbr_init(r->qsv, 1) == 0, "QSBR");
-	r->ctl_ring = rte_ring_create("fz_ctl", SSR_CONTROL_RING_SIZE, 0, RING_F_SC_DEQ);
-	check(r->ctl_ring != NULL, "control ring");
-	check(ssr_ports_init(r) == 0, "ports");
-	worker = ssr_worker_create(r, 0, rte_get_main_lcore());
-	check(worker != NULL, "worker");
-	r->workers[0] = worker;
-	check(rte_rcu_qsbr_thread_register(r->qsv, 0) == 0, "QSBR register");
-	r->svc = ssr_services_create(cfg, 0);
-	check(r->svc != NULL && svctable_rcu_attach(r->svc, r->qsv) == 0, "services");
-	{
-		uint64_t ms = r->tsc_hz / 1000;
-		struct flowtable_conf fc = {
-			.name = "fz_flows",
-			.max_flows = cfg->flows.max,
-			.n_workers = 1,
-			.socket_id = 0,
-		};
-
-		fc.timeout[FLOWTABLE_STATE_FREE] = ms;
-		fc.timeout[FLOWTABLE_STATE_SYN_SEEN] = ms * cfg->flows.syn_timeout_ms;
-		fc.timeout[FLOWTABLE_STATE_ESTABLISHED] = ms * cfg->flows.established_timeout_ms;
-		fc.timeout[FLOWTABLE_STATE_CLOSING] = ms * cfg->flows.closing_timeout_ms;
-		r->ft = flowtable_create(&fc);
-		check(r->ft != NULL && flowtable_rcu_attach(r->ft, r->qsv) == 0, "flows");
-	}
+	main_lcore = rte_get_main_lcore();
+	check(ssr_router_start_workers(r, &main_lcore, 1) == 0, "ports and worker");
+	worker = r->workers[0];
+	check(ssr_router_create_tables(r) == 0, "tables");
 	/* the service rules, as main.c's load_rules() */
 	memset(&e, 0, sizeof(e));
 	rules = ssr_rules_create(r);
