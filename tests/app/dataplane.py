@@ -307,24 +307,12 @@ def case_tx_stop(binary, root, tmp):
         print("SKIP: needs root for veth pairs")
         sys.exit(77)
     tag = "%d" % (os.getpid() % 100000)
-    rx, rx_peer, tx, tx_peer = ("ssrxa" + tag, "ssrxb" + tag, "ssrxc" + tag, "ssrxd" + tag)
     made = []
     proc = None
     try:
-        for a, b in ((rx, rx_peer), (tx, tx_peer)):
-            p = subprocess.run(["ip", "link", "add", a, "type", "veth", "peer", "name", b],
-                               capture_output=True, text=True)
-            if p.returncode != 0:
-                print("SKIP: cannot create a veth pair (%s)" % p.stderr.strip())
-                sys.exit(77)
-            made.append(a)
-            for ifc in (a, b):
-                try:
-                    with open("/proc/sys/net/ipv6/conf/%s/disable_ipv6" % ifc, "w") as f:
-                        f.write("1")
-                except OSError:
-                    pass
-                subprocess.run(["ip", "link", "set", ifc, "up"], check=True)
+        for a, b in (("ssrxa", "ssrxb"), ("ssrxc", "ssrxd")):
+            made.append(it.Veth(a + tag, b + tag))
+        (rx, rx_peer), (tx, tx_peer) = ((v.router, v.peer) for v in made)
         cfg = os.path.join(tmp, "router.yaml")
         with open(cfg, "w") as f:
             f.write(TXSTOP_CFG)
@@ -394,8 +382,8 @@ def case_tx_stop(binary, root, tmp):
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
-        for a in made:
-            subprocess.run(["ip", "link", "del", a], capture_output=True)
+        for v in made:
+            v.close()
 
 
 CASES = {

@@ -816,9 +816,9 @@ services:
 class Veth:
     """A veth pair: the router's end runs net_af_packet, scapy uses the other."""
 
-    def __init__(self):
+    def __init__(self, router=None, peer=None):
         tag = "%d" % (os.getpid() % 100000)
-        self.router, self.peer = "ssrr" + tag, "ssrp" + tag
+        self.router, self.peer = router or "ssrr" + tag, peer or "ssrp" + tag
         try:
             p = subprocess.run(["ip", "link", "add", self.router, "type", "veth", "peer",
                                 "name", self.peer], capture_output=True, text=True)
