@@ -15,11 +15,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "svctable_priv.h"
-
-#define RIB_CHUNK_NODES 1024
 
 static inline uint64_t
 load_be64(const uint8_t *p)
@@ -72,88 +69,50 @@ svc_key_valid(const struct svctable_key *k, unsigned int len)
 }
 
 int
-svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules)
+svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules,
+		uint32_t max_nodes)
 {
+	uint32_t idx;
+	int ret;
+
 	memset(r, 0, sizeof(*r));
 	r->rules = rules;
-	if (svc_rib_reserve(r, 1) != 0)
+	ret = svc_arena_init(&r->arena, sizeof(struct svc_rib_node), max_nodes + 1);
+	if (ret != 0)
+		return ret;
+	idx = svc_arena_alloc(&r->arena, 1);
+	if (idx == 0) {
+		svc_arena_fini(&r->arena);
 		return -ENOMEM;
-	r->root = r->free_list;
-	r->free_list = r->root->child[0];
-	r->n_free--;
+	}
+	r->root = svc_arena_ptr(&r->arena, idx);
 	memset(r->root, 0, sizeof(*r->root)); /* rep 0: the zero key */
-	r->n_nodes = 1;
 	return 0;
 }
 
 void
 svc_rib_fini(struct svc_rib *r)
 {
-	uint32_t i;
-
-	for (i = 0; i < r->n_chunks; i++)
-		free(r->chunks[i]);
-	free(r->chunks);
+	svc_arena_fini(&r->arena);
 	memset(r, 0, sizeof(*r));
-}
-
-/* chunks grow from 1024 nodes to 2 MB, which the walks want on a huge page */
-#define RIB_CHUNK_MAX (2u << 20)
-
-static size_t
-chunk_bytes(uint32_t k)
-{
-	size_t b = (size_t)RIB_CHUNK_NODES * sizeof(struct svc_rib_node) << (k < 5 ? k : 5);
-
-	return b < RIB_CHUNK_MAX ? b : RIB_CHUNK_MAX;
 }
 
 int
 svc_rib_reserve(struct svc_rib *r, uint32_t n)
 {
-	while (r->n_free < n) {
-		size_t bytes = chunk_bytes(r->n_chunks);
-		uint32_t i, cnt = (uint32_t)(bytes / sizeof(struct svc_rib_node));
-		struct svc_rib_node *c;
-
-		if (r->n_chunks == r->cap_chunks) {
-			uint32_t cap = r->cap_chunks ? r->cap_chunks * 2 : 16;
-			void **p = realloc(r->chunks, cap * sizeof(*p));
-
-			if (p == NULL)
-				return -ENOMEM;
-			r->chunks = p;
-			r->cap_chunks = cap;
-		}
-		c = aligned_alloc(bytes == RIB_CHUNK_MAX ? RIB_CHUNK_MAX : 64, bytes);
-		if (c == NULL)
-			return -ENOMEM;
-		if (bytes == RIB_CHUNK_MAX)
-			/* a hint: a rib walk then misses the cache, not the TLB too */
-			(void)madvise(c, bytes, MADV_HUGEPAGE);
-		r->chunks[r->n_chunks++] = c;
-		r->bytes += bytes;
-		for (i = cnt; i-- > 0;) {
-			c[i].child[0] = r->free_list;
-			r->free_list = &c[i];
-		}
-		r->n_free += cnt;
-	}
-	return 0;
+	/* the arena is sized for the worst commit: this only guards that */
+	return r->arena.cap - r->arena.top + r->arena.free_units >= n ? 0 : -ENOSPC;
 }
 
 static struct svc_rib_node *
 node_new(struct svc_rib *r, unsigned int len, uint32_t rep)
 {
-	struct svc_rib_node *n = r->free_list;
+	/* the caller reserved nodes: a commit never fails here */
+	struct svc_rib_node *n = svc_arena_ptr(&r->arena, svc_arena_alloc(&r->arena, 1));
 
-	/* the caller reserved nodes: a commit never allocates here */
-	r->free_list = n->child[0];
-	r->n_free--;
-	r->n_nodes++;
 	memset(n, 0, sizeof(*n));
 	n->rep = rep;
-	n->len = (uint16_t)len;
+	n->len = len;
 	n->flags = SVC_RIB_DIRTY | SVC_RIB_CHANGED;
 	return n;
 }
@@ -161,10 +120,7 @@ node_new(struct svc_rib *r, unsigned int len, uint32_t rep)
 static void
 node_del(struct svc_rib *r, struct svc_rib_node *n)
 {
-	n->child[0] = r->free_list;
-	r->free_list = n;
-	r->n_free++;
-	r->n_nodes--;
+	svc_arena_free(&r->arena, (uint32_t)(n - (struct svc_rib_node *)(void *)r->arena.base), 1);
 }
 
 /*
@@ -181,8 +137,8 @@ svc_rib_find(const struct svc_rib *r, const struct svctable_key *key,
 	struct svc_rib_node *x = r->root;
 
 	while (x != NULL && x->len < len)
-		x = x->child[svc_key_bit(key, x->len)];
-	if (x == NULL || x->len != len || x->rule == 0 ||
+		x = svc_rib_kid(x, svc_key_bit(key, x->len));
+	if (x == NULL || x->len != len || svc_rib_rule(x) == 0 ||
 			svc_key_diff(key, svc_rib_key(r, x), len) < len)
 		return NULL;
 	return x;
@@ -200,9 +156,11 @@ svc_rib_mark(struct svc_rib *r, const struct svctable_key *key,
 	for (;;) {
 		unsigned int bit;
 
-		/* the rule to delete keys the whole path, and it is in cache:
-		 * the trie build reads these keys (prune moves them on) */
-		x->rep = n->rule;
+		/* the rule to delete keys the rule-less nodes of the path, and
+		 * it is in cache: the trie build reads these keys (prune moves
+		 * them on); a node with a rule is keyed by it */
+		if (!x->has_rule)
+			x->rep = n->rep;
 		x->flags |= SVC_RIB_DIRTY;
 		if (x == n) {
 			n->flags |= SVC_RIB_CHANGED;
@@ -210,7 +168,7 @@ svc_rib_mark(struct svc_rib *r, const struct svctable_key *key,
 		}
 		bit = svc_key_bit(key, x->len);
 		x->flags |= SVC_RIB_DIRTY_C(bit);
-		x = x->child[bit];
+		x = svc_rib_kid(x, bit);
 	}
 }
 
@@ -223,7 +181,7 @@ svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
 	unsigned int d;
 
 	while (x->len < len) {
-		c = x->child[svc_key_bit(key, x->len)];
+		c = svc_rib_kid(x, svc_key_bit(key, x->len));
 		if (c == NULL)
 			break;
 		x = c;
@@ -236,9 +194,11 @@ svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
 		struct svc_rib_node *n, *b;
 		unsigned int bit, lim, dc;
 
-		/* the new rule keys every node of its path, and it is in cache:
-		 * the trie build reads these keys (the root's key is empty) */
-		x->rep = rule;
+		/* the new rule keys the rule-less nodes of its path, and it is
+		 * in cache: the trie build reads these keys (the root's key is
+		 * empty); a node with a rule is keyed by it */
+		if (!x->has_rule)
+			x->rep = rule;
 		x->flags |= SVC_RIB_DIRTY;
 		if (x->len == len) {
 			x->flags |= SVC_RIB_CHANGED;
@@ -246,10 +206,10 @@ svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
 		}
 		bit = svc_key_bit(key, x->len);
 		x->flags |= SVC_RIB_DIRTY_C(bit);
-		c = x->child[bit];
+		c = svc_rib_kid(x, bit);
 		if (c == NULL) {
 			n = node_new(r, len, rule);
-			x->child[bit] = n;
+			svc_rib_set_kid(x, bit, n);
 			return n;
 		}
 		lim = c->len < len ? c->len : len;
@@ -262,22 +222,22 @@ svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
 			/* the new prefix sits between x and c (c's key is k's
 			 * up to c->len > len) */
 			n = node_new(r, len, rule);
-			n->child[svc_key_bit(k, len)] = c;
+			svc_rib_set_kid(n, svc_key_bit(k, len), c);
 			/* c may be on a path an earlier op of this commit marked */
 			if (c->flags & SVC_RIB_DIRTY)
 				n->flags |= SVC_RIB_DIRTY_C(svc_key_bit(k, len));
-			x->child[bit] = n;
+			svc_rib_set_kid(x, bit, n);
 			return n;
 		}
 		/* key and c part at bit dc: a branching node takes both */
 		n = node_new(r, len, rule);
 		b = node_new(r, dc, rule);
 		b->flags |= SVC_RIB_DIRTY_C(svc_key_bit(key, dc));
-		b->child[svc_key_bit(key, dc)] = n;
-		b->child[svc_key_bit(k, dc)] = c;
+		svc_rib_set_kid(b, svc_key_bit(key, dc), n);
+		svc_rib_set_kid(b, svc_key_bit(k, dc), c);
 		if (c->flags & SVC_RIB_DIRTY)
 			b->flags |= SVC_RIB_DIRTY_C(svc_key_bit(k, dc));
-		x->child[bit] = b;
+		svc_rib_set_kid(x, bit, b);
 		return n;
 	}
 }
@@ -289,17 +249,18 @@ prune(struct svc_rib *r, struct svc_rib_node *x, uint32_t *leaks)
 	unsigned int i;
 
 	for (i = 0; i < 2; i++)
-		if (x->child[i] != NULL && (x->flags & SVC_RIB_DIRTY_C(i)))
-			x->child[i] = prune(r, x->child[i], leaks);
+		if (svc_rib_kid(x, i) != NULL && (x->flags & SVC_RIB_DIRTY_C(i)))
+			svc_rib_set_kid(x, i, prune(r, svc_rib_kid(x, i), leaks));
 	x->flags &= (uint16_t)~SVC_RIB_WALK_FLAGS;
-	if (x == r->root || x->rule != 0 ||
-			(x->child[0] != NULL && x->child[1] != NULL)) {
-		/* the old rep may be a rule this commit deletes or replaces */
-		x->rep = x == r->root ? 0 : x->rule != 0 ? x->rule : x->child[0] != NULL ?
-			x->child[0]->rep : x->child[1] != NULL ? x->child[1]->rep : 0;
+	if (x == r->root || svc_rib_rule(x) != 0 ||
+			(svc_rib_kid(x, 0) != NULL && svc_rib_kid(x, 1) != NULL)) {
+		/* the old rep of a rule-less node may be a rule this commit
+		 * deletes: a child's is live (the root's key is empty) */
+		if (!x->has_rule)
+			x->rep = x == r->root ? 0 : svc_rib_kid(x, 0)->rep;
 		return x;
 	}
-	only = x->child[0] != NULL ? x->child[0] : x->child[1];
+	only = svc_rib_kid(x, 0) != NULL ? svc_rib_kid(x, 0) : svc_rib_kid(x, 1);
 	if (x->flags & SVC_RIB_DP_VALID)
 		(*leaks)++;
 	node_del(r, x);
@@ -309,15 +270,15 @@ prune(struct svc_rib *r, struct svc_rib_node *x, uint32_t *leaks)
 static bool
 mark_dead(struct svc_rib_node *x)
 {
-	bool live = x->rule != 0;
+	bool live = svc_rib_rule(x) != 0;
 	unsigned int i;
 
 	for (i = 0; i < 2; i++) {
-		if (x->child[i] == NULL)
+		if (svc_rib_kid(x, i) == NULL)
 			continue;
 		/* a clean subtree was canonical before the commit: it holds a
 		 * rule, no need to load it */
-		if (!(x->flags & SVC_RIB_DIRTY_C(i)) || mark_dead(x->child[i]))
+		if (!(x->flags & SVC_RIB_DIRTY_C(i)) || mark_dead(svc_rib_kid(x, i)))
 			live = true;
 	}
 	if (live)
@@ -350,15 +311,15 @@ walk(const struct svc_rib_node *x, svc_rib_walk_fn fn, void *arg)
 
 	if (x == NULL)
 		return 0;
-	if (x->rule != 0) {
+	if (svc_rib_rule(x) != 0) {
 		ret = fn(x, arg);
 		if (ret != 0)
 			return ret;
 	}
-	ret = walk(x->child[0], fn, arg);
+	ret = walk(svc_rib_kid(x, 0), fn, arg);
 	if (ret != 0)
 		return ret;
-	return walk(x->child[1], fn, arg);
+	return walk(svc_rib_kid(x, 1), fn, arg);
 }
 
 int
@@ -370,7 +331,7 @@ svc_rib_walk(const struct svc_rib *r, svc_rib_walk_fn fn, void *arg)
 size_t
 svc_rib_memory(const struct svc_rib *r)
 {
-	return r->bytes + (size_t)r->cap_chunks * sizeof(void *);
+	return r->arena.live * r->arena.unit;
 }
 
 void

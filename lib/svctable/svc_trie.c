@@ -162,8 +162,8 @@ retire_dead(struct svc_build *b, struct svc_rib_node *x)
 		return 0;
 	ret = retire_cache(b, x);
 	for (i = 0; i < 2 && ret == 0; i++)
-		if (x->child[i] != NULL && (x->flags & SVC_RIB_DIRTY_C(i)))
-			ret = retire_dead(b, x->child[i]);
+		if (svc_rib_kid(x, i) != NULL && (x->flags & SVC_RIB_DIRTY_C(i)))
+			ret = retire_dead(b, svc_rib_kid(x, i));
 	return ret;
 }
 
@@ -171,7 +171,7 @@ retire_dead(struct svc_build *b, struct svc_rib_node *x)
 static inline struct svc_rib_node *
 live_child(const struct svc_rib_node *x, unsigned int i)
 {
-	struct svc_rib_node *c = x->child[i];
+	struct svc_rib_node *c = svc_rib_kid(x, i);
 
 	return c != NULL && !(c->flags & SVC_RIB_DEAD) ? c : NULL;
 }
@@ -214,7 +214,7 @@ fill_one(struct svc_build *b, struct svc_rib_node *x, bool head, bool incl,
 		if (x->flags & SVC_RIB_DEAD)
 			/* a dead subtree may still head trie nodes: they go */
 			return retire_dead(b, x);
-		if (x->len > end || (x->len == end && x->rule == 0)) {
+		if (x->len > end || (x->len == end && svc_rib_rule(x) == 0)) {
 			fk->top[fk->n_top++] = x;
 			/* a clean head is copied later: its node is wanted */
 			if (x->flags & SVC_RIB_DP_VALID)
@@ -227,7 +227,7 @@ fill_one(struct svc_build *b, struct svc_rib_node *x, bool head, bool incl,
 				return ret;
 		}
 	}
-	if (incl && x->rule != 0)
+	if (incl && svc_rib_rule(x) != 0)
 		fk->leaf[fk->n_leaf++] = x;
 	if (x->len >= end) {
 		/* only a prefix ending exactly at end: its subtree hangs below */
@@ -237,12 +237,12 @@ fill_one(struct svc_build *b, struct svc_rib_node *x, bool head, bool incl,
 		}
 		ret = retire_cache(b, x);
 		for (i = 0; i < 2 && ret == 0; i++)
-			ret = retire_dead(b, x->child[i]);
+			ret = retire_dead(b, svc_rib_kid(x, i));
 		return ret;
 	}
 	for (i = 0; i < 2; i++)
-		if (x->child[i] != NULL)
-			next[(*nn)++] = x->child[i];
+		if (svc_rib_kid(x, i) != NULL)
+			next[(*nn)++] = svc_rib_kid(x, i);
 	return 0;
 }
 
@@ -284,10 +284,10 @@ fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
 		for (i = 0; i < n; i++) {
 			struct svc_rib_node *x = lvl[cur][i];
 
-			if (x->child[0] != NULL)
-				rte_prefetch0(x->child[0]);
-			if (x->child[1] != NULL)
-				rte_prefetch0(x->child[1]);
+			if (svc_rib_kid(x, 0) != NULL)
+				rte_prefetch0(svc_rib_kid(x, 0));
+			if (svc_rib_kid(x, 1) != NULL)
+				rte_prefetch0(svc_rib_kid(x, 1));
 		}
 		for (i = 0; i < n; i++) {
 			struct svc_rib_node *x = lvl[cur][i];
@@ -334,7 +334,7 @@ fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
 
 		/* ancestors come first: longer prefixes overwrite */
 		for (i = lo; i < lo + (1u << (end - l)); i++)
-			leaf[i] = x->rule;
+			leaf[i] = svc_rib_rule(x);
 	}
 	for (j = 0; j < fk.n_top; j++) {
 		unsigned int slot = svc_key_bits(svc_rib_key(rib, fk.top[j]), c, SVC_STRIDE);
@@ -383,10 +383,10 @@ one_top(const struct svc_build *b, const struct svc_rib_node *y, bool incl,
 		if ((x->flags & SVC_RIB_CHANGED) || x->len >= end ||
 				(dc != SVC_RIB_DIRTY_C(0) && dc != SVC_RIB_DIRTY_C(1)))
 			return NULL;
-		z = x->child[dc == SVC_RIB_DIRTY_C(1)];
+		z = svc_rib_kid(x, dc == SVC_RIB_DIRTY_C(1));
 		if (z == NULL || (z->flags & (SVC_RIB_DEAD | SVC_RIB_CHANGED)))
 			return NULL;
-		if (z->len < end || (z->len == end && z->rule != 0)) {
+		if (z->len < end || (z->len == end && svc_rib_rule(z) != 0)) {
 			x = z;
 			continue;
 		}
@@ -449,11 +449,11 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 	memset(&v, 0, sizeof(v));
 	if (incl && nchildren(y) == 0) {
 		for (i = 0; i < 2; i++) {
-			ret = retire_dead(b, y->child[i]);
+			ret = retire_dead(b, svc_rib_kid(y, i));
 			if (ret != 0)
 				return ret;
 		}
-		v.leaf_base = y->rule; /* terminal */
+		v.leaf_base = svc_rib_rule(y); /* terminal */
 		/* a terminal checks the first bits of its prefix past d */
 		set_fp(&t->rib, &v, y, d, d + (y->len - d > 32 ? 32 : y->len - d));
 		if (y->len - d <= 32 && d < SVCTABLE_KEY_BITS)
@@ -593,15 +593,15 @@ build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
 
 	/* nodes without an event of their own here pass the region down */
 	for (;;) {
-		incl = y->rule != 0 && y->len > d;
+		incl = svc_rib_rule(y) != 0 && y->len > d;
 		if (incl || nchildren(y) == 2)
 			break;
 		ret = retire_cache(b, y);
 		if (ret != 0)
 			return ret;
 		for (i = 0; i < 2; i++)
-			if (y->child[i] != NULL && live_child(y, i) == NULL) {
-				ret = retire_dead(b, y->child[i]);
+			if (svc_rib_kid(y, i) != NULL && live_child(y, i) == NULL) {
+				ret = retire_dead(b, svc_rib_kid(y, i));
 				if (ret != 0)
 					return ret;
 			}
@@ -646,12 +646,12 @@ leaves_fill(struct svc_build *b, const struct svc_rib_node *x, uint32_t inh)
 
 	if (x == NULL || x->len > SVC_ROOT_BITS)
 		return 0;
-	if (x->rule != 0) {
+	if (svc_rib_rule(x) != 0) {
 		uint32_t lo = svc_key_bits(svc_rib_key(&b->t->rib, x), 0, x->len) <<
 			(SVC_ROOT_BITS - x->len);
 		uint32_t n = 1u << (SVC_ROOT_BITS - x->len), s;
 
-		inh = x->rule;
+		inh = svc_rib_rule(x);
 		for (s = lo; s < lo + n; s++) {
 			uint64_t *e = touch(b, s);
 
@@ -661,7 +661,7 @@ leaves_fill(struct svc_build *b, const struct svc_rib_node *x, uint32_t inh)
 		}
 	}
 	for (i = 0; i < 2; i++) {
-		ret = leaves_fill(b, x->child[i], inh);
+		ret = leaves_fill(b, svc_rib_kid(x, i), inh);
 		if (ret != 0)
 			return ret;
 	}
@@ -678,8 +678,8 @@ svc_build_leaves(struct svc_build *b, const struct svctable_key *key,
 	if (len == 0) {
 		const struct svc_rib_node *r = b->t->rib.root;
 
-		b->new_default = r->rule;
-		b->default_changed = r->rule != b->t->root->default_rule;
+		b->new_default = svc_rib_rule(r);
+		b->default_changed = svc_rib_rule(r) != b->t->root->default_rule;
 		return 0;
 	}
 	if (len > SVC_ROOT_BITS)
@@ -688,9 +688,9 @@ svc_build_leaves(struct svc_build *b, const struct svctable_key *key,
 	while (x != NULL && x->len < len) {
 		unsigned int lim;
 
-		if (x->rule != 0 && x->len >= 1)
-			inh = x->rule;
-		x = x->child[svc_key_bit(key, x->len)];
+		if (svc_rib_rule(x) != 0 && x->len >= 1)
+			inh = svc_rib_rule(x);
+		x = svc_rib_kid(x, svc_key_bit(key, x->len));
 		if (x == NULL)
 			break;
 		lim = x->len < len ? x->len : len;
@@ -734,7 +734,7 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 	/* the region top: first rib node on the slot's path reaching bit 18
 	 * (a blind descent: one key comparison settles the whole path) */
 	while (x != NULL && x->len < SVC_ROOT_BITS)
-		x = x->child[(s >> (SVC_ROOT_BITS - 1 - x->len)) & 1];
+		x = svc_rib_kid(x, (s >> (SVC_ROOT_BITS - 1 - x->len)) & 1);
 	if (x != NULL && svc_key_bits(svc_rib_key(&t->rib, x), 0, SVC_ROOT_BITS) == s)
 		y = x;
 	old_child = svc_entry_child(*e);
@@ -1389,8 +1389,8 @@ mark_heads(const struct svc_rib_node *x, uint8_t *hmap)
 		return;
 	if (x->flags & SVC_RIB_DP_VALID)
 		hmap[x->dp_idx >> 3] |= (uint8_t)(1u << (x->dp_idx & 7));
-	mark_heads(x->child[0], hmap);
-	mark_heads(x->child[1], hmap);
+	mark_heads(svc_rib_kid(x, 0), hmap);
+	mark_heads(svc_rib_kid(x, 1), hmap);
 }
 
 static int
@@ -1410,17 +1410,17 @@ check_heads(struct check_ctx *c, const struct svc_rib_node *x, uint64_t *heads)
 		return;
 	if (x->flags & SVC_RIB_WALK_FLAGS)
 		check_fail(c, "commit flags left on rib node", x->len, x->flags);
-	if (x != c->t->rib.root && x->rule == 0 && nchildren(x) != 2)
+	if (x != c->t->rib.root && svc_rib_rule(x) == 0 && nchildren(x) != 2)
 		check_fail(c, "rib node without purpose", x->len, nchildren(x));
 	/* by induction, rep names a live rule in the subtree: the key */
-	if (x != c->t->rib.root && (x->rule != 0 ? x->rep != x->rule :
-			x->child[0] != NULL && x->child[1] != NULL &&
-			x->rep != x->child[0]->rep && x->rep != x->child[1]->rep))
+	if (x != c->t->rib.root && (svc_rib_rule(x) != 0 ? x->rep != svc_rib_rule(x) :
+			svc_rib_kid(x, 0) != NULL && svc_rib_kid(x, 1) != NULL &&
+			x->rep != svc_rib_kid(x, 0)->rep && x->rep != svc_rib_kid(x, 1)->rep))
 		check_fail(c, "rib node keyed by no rule of its own", x->len, x->rep);
 	for (i = 0; i < 2; i++)
-		if (x->child[i] != NULL && (x->child[i]->len <= x->len ||
-				svc_key_bit(svc_rib_key(&c->t->rib, x->child[i]), x->len) != i ||
-				svc_key_diff(svc_rib_key(&c->t->rib, x->child[i]),
+		if (svc_rib_kid(x, i) != NULL && (svc_rib_kid(x, i)->len <= x->len ||
+				svc_key_bit(svc_rib_key(&c->t->rib, svc_rib_kid(x, i)), x->len) != i ||
+				svc_key_diff(svc_rib_key(&c->t->rib, svc_rib_kid(x, i)),
 					svc_rib_key(&c->t->rib, x), x->len) < x->len))
 			check_fail(c, "rib child misplaced", x->len, i);
 	if (x->flags & SVC_RIB_DP_VALID) {
@@ -1431,8 +1431,8 @@ check_heads(struct check_ctx *c, const struct svc_rib_node *x, uint64_t *heads)
 				!(c->nmap[idx >> 3] & (1u << (idx & 7))))
 			check_fail(c, "rib head points at no live node", x->len, idx);
 	}
-	check_heads(c, x->child[0], heads);
-	check_heads(c, x->child[1], heads);
+	check_heads(c, svc_rib_kid(x, 0), heads);
+	check_heads(c, svc_rib_kid(x, 1), heads);
 }
 
 int

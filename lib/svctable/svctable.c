@@ -99,7 +99,8 @@ svctable_create(const struct svctable_conf *conf)
 				2 * n + 64) != 0)
 		goto free_table;
 	if (svc_rib_init(&t->rib,
-			(const struct svctable_rule *)(const void *)t->rule_arena.base) != 0)
+			(const struct svctable_rule *)(const void *)t->rule_arena.base,
+			SVC_RIB_MAX_NODES(n)) != 0)
 		goto free_table;
 	if (svc_tset_table_init(&t->tsets) != 0)
 		goto free_table;
@@ -517,7 +518,7 @@ clear_one(const struct svc_rib_node *n, void *arg)
 	struct clear_ctx *cc = arg;
 	struct svctable_txn *txn = cc->txn;
 	/* a node with a rule is keyed by it: its bits past len are zero */
-	const struct svctable_key *key = &txn->t->rules[n->rule].prefix;
+	const struct svctable_key *key = &txn->t->rules[svc_rib_rule(n)].prefix;
 	struct svc_op *op;
 
 	if (txn->map != NULL && *map_slot(txn, key, n->len) != 0)
@@ -769,8 +770,8 @@ svctable_txn_commit(struct svctable_txn *txn)
 			ret = -ENOENT; /* cannot happen: validated while staging */
 			goto undo_rib;
 		}
-		op->old_rule = op->node->rule;
-		op->node->rule = op->new_rule;
+		op->old_rule = svc_rib_rule(op->node);
+		svc_rib_set_rule(op->node, op->new_rule);
 		if (op->kind == OP_ADD)
 			op->in_rib = op->old_rule != 0;
 	}
@@ -821,7 +822,7 @@ undo_rib:
 		struct svc_op *op = op_at(txn, n_applied);
 
 		if (op->node != NULL)
-			op->node->rule = op->old_rule;
+			svc_rib_set_rule(op->node, op->old_rule);
 		op->node = NULL;
 		op->old_rule = 0;
 	}
@@ -900,7 +901,7 @@ svctable_get(const struct svctable *t, const struct svctable_key *prefix,
 	n = svc_rib_find(&t->rib, prefix, len);
 	if (n == NULL)
 		return -ENOENT;
-	*rule = &t->rules[n->rule];
+	*rule = &t->rules[svc_rib_rule(n)];
 	return 0;
 }
 
@@ -915,7 +916,7 @@ walk_one(const struct svc_rib_node *n, void *arg)
 {
 	struct walk_ctx *w = arg;
 
-	return w->fn(&w->t->rules[n->rule], w->arg);
+	return w->fn(&w->t->rules[svc_rib_rule(n)], w->arg);
 }
 
 int
@@ -970,10 +971,12 @@ svctable_memory(const struct svctable *t, struct svctable_memory *m)
 	mm.pending_bytes = t->pending_bytes;
 	mm.free_bytes = t->node_arena.free_units * t->node_arena.unit +
 		t->leaf_arena.free_units * t->leaf_arena.unit +
-		t->rule_arena.free_units * t->rule_arena.unit;
+		t->rule_arena.free_units * t->rule_arena.unit +
+		t->rib.arena.free_units * t->rib.arena.unit;
 	mm.reserved_bytes = t->node_arena.unit * t->node_arena.cap +
 		t->leaf_arena.unit * t->leaf_arena.cap +
-		t->rule_arena.unit * t->rule_arena.cap;
+		t->rule_arena.unit * t->rule_arena.cap +
+		t->rib.arena.unit * t->rib.arena.cap;
 	if (m != NULL)
 		*m = mm;
 	return mm.trie_bytes + mm.rule_bytes + mm.target_bytes + mm.rib_bytes +

@@ -255,38 +255,95 @@ svc_vec_at(const struct svc_vec *v, uint32_t i)
 		SVC_RIB_DIRTY_C(1) | SVC_RIB_CHANGED)
 
 /*
- * A rib node: a prefix (rule != 0) or a branching point (rule == 0, two
- * children), 32 bytes. Children differ from the node at bit `len`.
+ * A rib node: a prefix (has_rule) or a branching point (no rule, two
+ * children), 16 bytes, four per cache line: every commit walks the rib, and
+ * at a million prefixes it is far bigger than the cache, so its size is its
+ * speed as well as its memory. Children differ from the node at bit `len`.
  *
  * The node holds no key: its first `len` bits are those of the prefix of
  * `rep`, a rule somewhere in its subtree (its own rule when it has one).
  * Every rule's prefix is already stored in its rule object, so a second copy
- * per node would double the rib for nothing. A commit may leave `rep` naming
- * a rule it deletes or replaces (still allocated: rules are retired only
- * after svc_rib_prune()), and svc_rib_prune() points it at a live rule again
- * on every path the commit touched, before any rule is retired.
+ * per node would double the rib for nothing. A commit may leave `rep` of a
+ * rule-less node naming a rule it deletes (still allocated: rules are
+ * retired only after svc_rib_prune()), and svc_rib_prune() points it at a
+ * live rule again on every path the commit touched, before any rule is
+ * retired.
+ *
+ * Children are 27-bit signed offsets, in nodes, from the node itself (0:
+ * none). Every node sits in one arena of at most 2^25 + 64 nodes (two per
+ * prefix of both the old and the new table of a full reload), so any two
+ * are less than 2^26 apart, and a child is found without the arena base.
  */
+#define SVC_RIB_KID_BITS 27
+
 struct svc_rib_node {
-	struct svc_rib_node *child[2];
-	uint32_t rule;                    /* rule index, 0 = none */
-	uint32_t rep;                     /* rule whose prefix is this node's key */
-	uint32_t dp_idx;                  /* node arena index, if DP_VALID */
-	uint16_t len;
-	uint16_t flags;
+	union {
+		struct {
+			uint64_t kid0 : SVC_RIB_KID_BITS;
+			uint64_t kid1 : SVC_RIB_KID_BITS;
+			uint64_t len : 9;          /* 0..256 */
+			uint64_t has_rule : 1;     /* rep is this node's own rule */
+		};
+		uint64_t link;
+	};
+	uint32_t rep : 25;                         /* a rule index */
+	uint32_t flags : 7;                        /* SVC_RIB_* */
+	uint32_t dp_idx;                           /* node arena index, if DP_VALID */
 };
 
-_Static_assert(sizeof(struct svc_rib_node) == 32, "two rib nodes per cache line");
+_Static_assert(sizeof(struct svc_rib_node) == 16, "four rib nodes per cache line");
+_Static_assert(4ull * SVCTABLE_MAX_RULES + 64 < (1ull << (SVC_RIB_KID_BITS - 1)),
+		"a child offset spans the whole rib arena");
+_Static_assert(2ull * SVCTABLE_MAX_RULES + 64 < (1ull << 25), "rep holds any rule index");
+
+/* the rib arena's size for a table of max_rules */
+#define SVC_RIB_MAX_NODES(max_rules) (4u * (max_rules) + 64)
+
+/* child i of x, or NULL */
+static inline struct svc_rib_node *
+svc_rib_kid(const struct svc_rib_node *x, unsigned int i)
+{
+	/* child i's offset is bits [27i, 27i + 27) of link: shift them to the
+	 * top, then back down arithmetically to sign-extend */
+	int64_t off = (int64_t)(x->link << (64 - SVC_RIB_KID_BITS * (i + 1))) >>
+		(64 - SVC_RIB_KID_BITS);
+
+	return off == 0 ? NULL : (struct svc_rib_node *)(uintptr_t)(x + off);
+}
+
+static inline void
+svc_rib_set_kid(struct svc_rib_node *x, unsigned int i, const struct svc_rib_node *c)
+{
+	uint64_t off = c == NULL ? 0 :
+		(uint64_t)(c - x) & ((1ull << SVC_RIB_KID_BITS) - 1);
+
+	if (i == 0)
+		x->kid0 = off;
+	else
+		x->kid1 = off;
+}
+
+/* x's own rule, 0 for a branching point */
+static inline uint32_t
+svc_rib_rule(const struct svc_rib_node *x)
+{
+	return x->has_rule ? x->rep : 0;
+}
+
+/* give x its own rule, or take it away (0): rep then keeps naming the old
+ * rule, which stays allocated until svc_rib_prune() has moved reps off it */
+static inline void
+svc_rib_set_rule(struct svc_rib_node *x, uint32_t rule)
+{
+	x->has_rule = rule != 0;
+	if (rule != 0)
+		x->rep = rule;
+}
 
 struct svc_rib {
 	struct svc_rib_node *root;        /* len 0, never removed */
 	const struct svctable_rule *rules; /* [I] rule arena base: the keys */
-	struct svc_rib_node *free_list;   /* linked through child[0] */
-	uint32_t n_free;
-	uint32_t n_nodes;                 /* in use */
-	void **chunks;
-	uint32_t n_chunks;
-	uint32_t cap_chunks;
-	size_t bytes;                     /* in chunks */
+	struct svc_arena arena;           /* the nodes, in runs of one */
 };
 
 /* the node's key: bits [0, len) are valid, later bits are not zero */
@@ -297,8 +354,10 @@ svc_rib_key(const struct svc_rib *r, const struct svc_rib_node *x)
 	return &r->rules[x->rep].prefix;
 }
 
-/* rules: the rule arena base, whose unit 0 reads as zeros */
-int svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules);
+/* rules: the rule arena base, whose unit 0 reads as zeros; room for
+ * max_nodes nodes (SVC_RIB_MAX_NODES()) */
+int svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules,
+		uint32_t max_nodes);
 void svc_rib_fini(struct svc_rib *r);
 /* make sure n nodes can be created without allocating */
 int svc_rib_reserve(struct svc_rib *r, uint32_t n);
