@@ -48,8 +48,16 @@ svc_build_fini(struct svc_build *b)
 {
 	uint32_t i;
 
+	struct svctable *t = b->t;
+
 	for (i = 0; i < b->slots.n; i++)
-		b->t->scratch_set[*(uint32_t *)svc_vec_at(&b->slots, i)] = 0;
+		t->slot_map[((struct svc_slot *)svc_vec_at(&b->slots, i))->at] = 0;
+	/* a big commit's map goes: the next one starts small again */
+	if (t->slot_map_bits > SVC_SLOT_MAP_KEEP_BITS) {
+		free(t->slot_map);
+		t->slot_map = NULL;
+		t->slot_map_bits = 0;
+	}
 	/* the retire list is usually handed to the reclaim queue by now */
 	svc_retire_stash(b->t, &b->retire);
 	svc_vec_keep(&b->t->keep_fresh, &b->fresh);
@@ -621,21 +629,82 @@ build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
 	return rebuild(b, y, d, incl, chain, out);
 }
 
-static uint64_t *
+static inline uint32_t
+slot_hash(uint32_t s, unsigned int bits)
+{
+	/* multiplicative: slots one page apart share their low bits */
+	return (s * 2654435761u) >> (32 - bits);
+}
+
+/* the entry this commit made for slot s, or NULL */
+static struct svc_slot *
+slot_find(const struct svc_build *b, uint32_t s)
+{
+	const struct svctable *t = b->t;
+	uint32_t mask, i, p;
+
+	if (t->slot_map == NULL)
+		return NULL;
+	mask = (1u << t->slot_map_bits) - 1;
+	for (i = slot_hash(s, t->slot_map_bits); (p = t->slot_map[i]) != 0; i = (i + 1) & mask) {
+		struct svc_slot *e = svc_vec_at(&b->slots, p - 1);
+
+		if (e->slot == s)
+			return e;
+	}
+	return NULL;
+}
+
+/* double the slot map (at most half full) and place every entry again */
+static int
+slot_map_grow(struct svc_build *b)
+{
+	struct svctable *t = b->t;
+	unsigned int bits = t->slot_map_bits != 0 ? t->slot_map_bits + 1 : 6;
+	uint32_t *map = calloc((size_t)1 << bits, sizeof(*map));
+	uint32_t mask = (1u << bits) - 1, i, j;
+
+	if (map == NULL)
+		return -ENOMEM;
+	for (j = 0; j < b->slots.n; j++) {
+		struct svc_slot *e = svc_vec_at(&b->slots, j);
+
+		for (i = slot_hash(e->slot, bits); map[i] != 0; i = (i + 1) & mask)
+			;
+		map[i] = j + 1;
+		e->at = i;
+	}
+	free(t->slot_map);
+	t->slot_map = map;
+	t->slot_map_bits = bits;
+	return 0;
+}
+
+/* slot s's entry in this commit, made from the live one on first touch;
+ * the pointer holds until the next touch() */
+static struct svc_slot *
 touch(struct svc_build *b, uint32_t s)
 {
 	struct svctable *t = b->t;
-	uint32_t *p;
+	struct svc_slot *e = slot_find(b, s);
+	uint32_t mask, i;
 
-	if (!t->scratch_set[s]) {
-		p = svc_vec_push(&b->slots);
-		if (p == NULL)
-			return NULL;
-		*p = s;
-		t->scratch_set[s] = SVC_SCRATCH_TOUCHED;
-		t->scratch[s] = *svc_root_slot(t->root, s);
-	}
-	return &t->scratch[s];
+	if (e != NULL)
+		return e;
+	if ((b->slots.n + 1) * 2 > (1u << t->slot_map_bits) && slot_map_grow(b) != 0)
+		return NULL;
+	e = svc_vec_push(&b->slots);
+	if (e == NULL)
+		return NULL;
+	mask = (1u << t->slot_map_bits) - 1;
+	for (i = slot_hash(s, t->slot_map_bits); t->slot_map[i] != 0; i = (i + 1) & mask)
+		;
+	t->slot_map[i] = b->slots.n;
+	e->entry = *svc_root_slot(t->root, s);
+	e->slot = s;
+	e->flags = 0;
+	e->at = i;
+	return e;
 }
 
 static int
@@ -653,11 +722,11 @@ leaves_fill(struct svc_build *b, const struct svc_rib_node *x, uint32_t inh)
 
 		inh = svc_rib_rule(x);
 		for (s = lo; s < lo + n; s++) {
-			uint64_t *e = touch(b, s);
+			struct svc_slot *e = touch(b, s);
 
 			if (e == NULL)
 				return -ENOMEM;
-			*e = svc_entry_with_leaf(*e, inh);
+			e->entry = svc_entry_with_leaf(e->entry, inh);
 		}
 	}
 	for (i = 0; i < 2; i++) {
@@ -674,6 +743,7 @@ svc_build_leaves(struct svc_build *b, const struct svctable_key *key,
 {
 	const struct svc_rib_node *x = b->t->rib.root;
 	uint32_t inh = 0, lo, n, s;
+	struct svc_slot *e;
 
 	if (len == 0) {
 		const struct svc_rib_node *r = b->t->rib.root;
@@ -700,15 +770,15 @@ svc_build_leaves(struct svc_build *b, const struct svctable_key *key,
 	lo = svc_key_bits(key, 0, len) << (SVC_ROOT_BITS - len);
 	n = 1u << (SVC_ROOT_BITS - len);
 	/* ranges nest: a shorter prefix done before covered this one */
-	if (b->t->scratch_set[lo] & SVC_SCRATCH_LEAVES)
+	e = slot_find(b, lo);
+	if (e != NULL && (e->flags & SVC_SLOT_LEAVES))
 		return 0;
 	for (s = lo; s < lo + n; s++) {
-		uint64_t *e = touch(b, s);
-
+		e = touch(b, s);
 		if (e == NULL)
 			return -ENOMEM;
-		*e = svc_entry_with_leaf(*e, inh);
-		b->t->scratch_set[s] |= SVC_SCRATCH_LEAVES;
+		e->entry = svc_entry_with_leaf(e->entry, inh);
+		e->flags |= SVC_SLOT_LEAVES;
 	}
 	return leaves_fill(b, x, inh);
 }
@@ -721,13 +791,15 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 	uint32_t old_child, new_child = 0;
 	unsigned int fp_len = 0, fp = 0;
 	struct svc_node v;
+	struct svc_slot *sl;
 	uint64_t *e;
 	bool incl = false;
 	int ret = 0;
 
-	e = touch(b, s);
-	if (e == NULL)
+	sl = touch(b, s);
+	if (sl == NULL)
 		return -ENOMEM;
+	e = &sl->entry; /* no other slot is touched below */
 	/* the region's old node, wanted after the descent below */
 	if (svc_entry_child(*e) != 0)
 		rte_prefetch0(node_at(t, svc_entry_child(*e)));
@@ -797,9 +869,9 @@ svc_build_prepare(struct svc_build *b)
 
 	b->n_changes = b->default_changed + b->inplace_used;
 	for (i = 0; i < b->slots.n; i++) {
-		uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
+		const struct svc_slot *e = svc_vec_at(&b->slots, i);
 
-		b->n_changes += t->scratch[s] != *svc_root_slot(t->root, s);
+		b->n_changes += e->entry != *svc_root_slot(t->root, e->slot);
 	}
 	/* an in-place store leaves every node above, and the root, as is */
 	if (b->inplace_used && b->n_changes != 1)
@@ -814,11 +886,11 @@ svc_build_prepare(struct svc_build *b)
 		memcpy(b->new_root, t->root, sizeof(struct svc_root));
 		b->new_pages = 0;
 		for (i = 0; i < b->slots.n; i++) {
-			uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
-			uint32_t pg = s >> SVC_PAGE_BITS;
+			const struct svc_slot *e = svc_vec_at(&b->slots, i);
+			uint32_t pg = e->slot >> SVC_PAGE_BITS;
 			uint64_t *copy;
 
-			if (t->scratch[s] == *svc_root_slot(t->root, s) ||
+			if (e->entry == *svc_root_slot(t->root, e->slot) ||
 					(b->new_pages >> pg) & 1)
 				continue;
 			copy = aligned_alloc(64, SVC_PAGE_BYTES);
@@ -855,13 +927,13 @@ svc_build_publish(struct svc_build *b)
 	}
 	if (!b->copy_root) {
 		for (i = 0; i < b->slots.n; i++) {
-			uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
-			uint64_t *e = svc_root_slot(root, s);
+			const struct svc_slot *sl = svc_vec_at(&b->slots, i);
+			uint64_t *e = svc_root_slot(root, sl->slot);
 
-			if (t->scratch[s] != *e)
+			if (sl->entry != *e)
 				/* release: the nodes below are written before
 				 * any worker can load this entry */
-				__atomic_store_n(e, t->scratch[s], __ATOMIC_RELEASE);
+				__atomic_store_n(e, sl->entry, __ATOMIC_RELEASE);
 		}
 		if (b->default_changed)
 			/* release: the rule object is complete before it is seen */
@@ -873,10 +945,10 @@ svc_build_publish(struct svc_build *b)
 	 * an unchanged one may lie in a page still shared with the live root,
 	 * which workers read: it is not written at all */
 	for (i = 0; i < b->slots.n; i++) {
-		uint32_t s = *(uint32_t *)svc_vec_at(&b->slots, i);
+		const struct svc_slot *sl = svc_vec_at(&b->slots, i);
 
-		if (t->scratch[s] != *svc_root_slot(root, s))
-			*svc_root_slot(b->new_root, s) = t->scratch[s];
+		if (sl->entry != *svc_root_slot(root, sl->slot))
+			*svc_root_slot(b->new_root, sl->slot) = sl->entry;
 	}
 	b->new_root->default_rule = b->new_default;
 	/* release: the whole new root and everything below it are written
@@ -945,9 +1017,7 @@ svc_trie_init(struct svctable *t)
 	uint32_t pg;
 
 	t->root = aligned_alloc(64, sizeof(struct svc_root));
-	t->scratch = malloc(SVC_ROOT_SLOTS * sizeof(*t->scratch));
-	t->scratch_set = calloc(SVC_ROOT_SLOTS, 1);
-	if (t->root == NULL || t->scratch == NULL || t->scratch_set == NULL)
+	if (t->root == NULL)
 		return -ENOMEM;
 	memset(t->root, 0, sizeof(*t->root));
 	for (pg = 0; pg < SVC_PAGES; pg++) {
@@ -968,11 +1038,10 @@ svc_trie_fini(struct svctable *t)
 		for (pg = 0; pg < SVC_PAGES; pg++)
 			free(t->root->page[pg]);
 	free(t->root);
-	free(t->scratch);
-	free(t->scratch_set);
+	free(t->slot_map);
 	t->root = NULL;
-	t->scratch = NULL;
-	t->scratch_set = NULL;
+	t->slot_map = NULL;
+	t->slot_map_bits = 0;
 }
 
 void

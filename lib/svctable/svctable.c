@@ -111,7 +111,7 @@ svctable_create(const struct svctable_conf *conf)
 		goto free_table;
 	svc_vec_init(&t->keep_fresh, sizeof(struct svc_fresh));
 	svc_vec_init(&t->keep_fixup, sizeof(struct svc_fixup));
-	svc_vec_init(&t->keep_slots, sizeof(uint32_t));
+	svc_vec_init(&t->keep_slots, sizeof(struct svc_slot));
 	svc_vec_init(&t->keep_order, sizeof(uint32_t));
 	t->nodes = (const struct svc_node *)t->node_arena.base;
 	t->leaves = (const uint32_t *)(const void *)t->leaf_arena.base;
@@ -966,7 +966,7 @@ svctable_memory(const struct svctable *t, struct svctable_memory *m)
 	mm.rule_bytes = t->rule_arena.live * t->rule_arena.unit - pend_rules;
 	mm.target_bytes = t->tsets.bytes;
 	mm.rib_bytes = svc_rib_memory(&t->rib) +
-		SVC_ROOT_SLOTS * (sizeof(*t->scratch) + sizeof(*t->scratch_set)) +
+		(t->slot_map != NULL ? sizeof(uint32_t) << t->slot_map_bits : 0) +
 		t->rq_size * sizeof(*t->rq) + sizeof(*t);
 	mm.pending_bytes = t->pending_bytes;
 	mm.free_bytes = t->node_arena.free_units * t->node_arena.unit +

@@ -522,13 +522,15 @@ struct svctable {
 	uint32_t count;                       /* [C] committed rules */
 	uint32_t max_rules;                   /* [I] */
 	uint32_t open_txns;                   /* [C] */
-	uint64_t *scratch;                    /* [C] new root entries during a commit */
-	uint8_t *scratch_set;                 /* [C] SVC_SCRATCH_* per root slot */
+	/* [C] root slot -> 1 + its index in svc_build::slots during a commit
+	 * (0: untouched), open addressing; kept while small */
+	uint32_t *slot_map;
+	uint32_t slot_map_bits;               /* [C] log2 of its size, 0: none */
 	/* [C] kept across commits (see svc_vec_take()) */
 	struct svctable_txn *txn_cache;       /* an ended transaction, reset */
 	struct svc_vec keep_fresh;            /* struct svc_fresh */
 	struct svc_vec keep_fixup;            /* struct svc_fixup */
-	struct svc_vec keep_slots;            /* uint32_t, struct svc_build::slots */
+	struct svc_vec keep_slots;            /* struct svc_slot, svc_build::slots */
 	struct svc_vec keep_order;            /* uint32_t, slots to rebuild */
 	struct svc_vec retire_stash[SVC_RETIRE_STASH]; /* struct svc_retire */
 	uint32_t n_retire_stash;
@@ -537,8 +539,22 @@ struct svctable {
 
 /* ---- trie build (svc_trie.c) ---- */
 
-#define SVC_SCRATCH_TOUCHED 0x1 /* scratch[s] holds the slot's new entry */
-#define SVC_SCRATCH_LEAVES  0x2 /* its leaf was recomputed by this commit */
+/*
+ * A root entry a commit touches, with its new value. A commit keeps only
+ * the entries it touches (in svc_build::slots, found through
+ * svctable::slot_map), not a copy of all 2^18: a table of a thousand rules
+ * should not carry 2 MB of commit scratch.
+ */
+struct svc_slot {
+	uint64_t entry;                       /* the new value */
+	uint32_t slot : 24;                   /* root slot */
+	uint32_t flags : 8;                   /* SVC_SLOT_* */
+	uint32_t at;                          /* its place in the slot map */
+};
+
+#define SVC_SLOT_LEAVES 0x1 /* its leaf was recomputed by this commit */
+/* a slot map this big (in entries) is freed after its commit */
+#define SVC_SLOT_MAP_KEEP_BITS 12
 
 struct svc_fixup {
 	struct svc_rib_node *node;
@@ -558,7 +574,7 @@ struct svc_build {
 	struct svc_vec retire;                /* struct svc_retire, freed after publish */
 	struct svc_vec fresh;                 /* struct svc_fresh, freed on failure */
 	struct svc_vec fixup;                 /* struct svc_fixup, applied after publish */
-	struct svc_vec slots;                 /* uint32_t root slots present in scratch */
+	struct svc_vec slots;                 /* struct svc_slot, the touched entries */
 	uint32_t new_default;
 	bool default_changed;
 	bool copy_root;
