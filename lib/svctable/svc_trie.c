@@ -1345,8 +1345,10 @@ svctable_pick_bulk(const struct svctable_rule *const rules[],
 	for (i = 0; i < n; i++) {
 		const struct svctable_rule *r = rules[i];
 
-		if (r != NULL && r->lut != NULL)
-			rte_prefetch0(&r->lut[(hashes[i] >> 1) >> (63 - r->lut_bits)]);
+		const uint16_t *lut = r != NULL ? svctable_rule_lut(r) : NULL;
+
+		if (lut != NULL)
+			rte_prefetch0(&lut[(hashes[i] >> 1) >> (63 - r->lut_bits)]);
 	}
 	for (i = 0; i < n; i++) {
 		targets[i] = svctable_pick(rules[i], hashes[i]);

@@ -195,6 +195,7 @@ tset_build(const struct svctable_target *v, uint32_t n)
 		}
 	}
 	bits = lut_bits_for(n_active);
+	/* right after the targets: svctable_rule_lut() finds it there */
 	lut_off = sizeof(*s) + (size_t)n * sizeof(*v);
 	bytes = lut_off + (n_active ? sizeof(uint16_t) << bits : 0);
 	bytes = (bytes + 63) & ~(size_t)63;

@@ -23,7 +23,7 @@
 
 #include "svctable_priv.h"
 
-_Static_assert(sizeof(struct svctable_rule) == 64, "one rule per cache line");
+_Static_assert(sizeof(struct svctable_rule) == 56, "a rule is 56 bytes");
 /* arena capacities (below) must fit the root entry's index fields */
 _Static_assert(8ull * SVCTABLE_MAX_RULES + 256 < (1ull << SVC_ENTRY_CHILD_BITS),
 		"node indexes fit a root entry");
@@ -552,7 +552,6 @@ rule_fill(struct svctable *t, const struct svc_op *op)
 		r->n_targets = op->tset->n_targets;
 		r->n_active = op->tset->n_active;
 		r->targets = op->tset->targets;
-		r->lut = op->tset->lut;
 	}
 }
 

@@ -131,7 +131,9 @@ struct svctable_rule_conf {
  * a replace publishes a new object and retires the old one.
  *
  * Workers read every field. `targets` is sorted by priority, highest first,
- * then by id. `lut` is the consistent-hash table (see svctable_pick()).
+ * then by id. The consistent-hash table follows the targets in memory
+ * (svctable_rule_lut()): one pointer fewer makes the rule 56 bytes, and the
+ * table holds one rule per prefix.
  */
 struct svctable_rule {
 	struct svctable_key prefix; /**< bits past prefix_len are zero */
@@ -144,9 +146,25 @@ struct svctable_rule {
 	uint16_t n_targets;         /**< entries in targets[] */
 	uint16_t n_active;          /**< targets that receive new flows (0: no target) */
 	const struct svctable_target *targets; /**< NULL unless FORWARD */
-	/** Indexes into targets[]; NULL when n_active == 0 (or not FORWARD). */
-	const uint16_t *lut;
 };
+
+/**
+ * A rule's consistent-hash table (see svctable_pick()): 2^lut_bits indexes
+ * into targets[], stored right after them.
+ *
+ * Thread: any.
+ *
+ * @return
+ *   The table, or NULL when the rule has no active target (or is not
+ *   FORWARD).
+ */
+static inline const uint16_t *
+svctable_rule_lut(const struct svctable_rule *rule)
+{
+	if (rule->n_active == 0 || rule->targets == NULL)
+		return NULL;
+	return (const uint16_t *)(const void *)(rule->targets + rule->n_targets);
+}
 
 /** Table configuration for svctable_create(). */
 struct svctable_conf {
@@ -464,10 +482,15 @@ svctable_flow_hash(uint32_t client_ip, uint32_t flow_id)
 static inline const struct svctable_target *
 svctable_pick(const struct svctable_rule *rule, uint64_t hash)
 {
-	if (rule == NULL || rule->lut == NULL)
+	const uint16_t *lut;
+
+	if (rule == NULL)
+		return NULL;
+	lut = svctable_rule_lut(rule);
+	if (lut == NULL)
 		return NULL;
 	/* (h >> 1) >> (63 - bits) is the top `bits` bits, and 0 for bits == 0 */
-	return &rule->targets[rule->lut[(hash >> 1) >> (63 - rule->lut_bits)]];
+	return &rule->targets[lut[(hash >> 1) >> (63 - rule->lut_bits)]];
 }
 
 /**

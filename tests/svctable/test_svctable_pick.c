@@ -180,13 +180,13 @@ test_formula(void **state)
 		/* the preferred group: priority 2, draining member included */
 		struct svctable_target grp[4] = { tg[0], tg[1], tg[2], tg[4] };
 
-		assert_int_equal(r->targets[r->lut[j]].id, oracle_owner(grp, 4, j));
+		assert_int_equal(r->targets[svctable_rule_lut(r)[j]].id, oracle_owner(grp, 4, j));
 	}
 	/* pick = lut[top 16 bits] */
 	for (i = 0; i < 1000; i++) {
 		uint64_t h = g_hash[i];
 
-		assert_ptr_equal(svctable_pick(r, h), &r->targets[r->lut[h >> 48]]);
+		assert_ptr_equal(svctable_pick(r, h), &r->targets[svctable_rule_lut(r)[h >> 48]]);
 	}
 	svctable_free(t);
 }
@@ -393,7 +393,7 @@ test_groups(void **state)
 	tg[2].weight = 0;
 	none = fwd_rule(t, 2, tg, 4);
 	assert_int_equal(none->n_active, 0);
-	assert_null(none->lut);
+	assert_null(svctable_rule_lut(none));
 	assert_null(svctable_pick(none, g_hash[0]));
 	/* a live higher group wins over a lower one */
 	tg[1].weight = 2;
@@ -434,7 +434,7 @@ test_interning(void **state)
 	svctable_memory(t, &m1);
 	rb = fwd_rule(t, 2, b, 3); /* same list, another order */
 	svctable_memory(t, &m2);
-	assert_ptr_equal(ra->lut, rb->lut);
+	assert_ptr_equal(svctable_rule_lut(ra), svctable_rule_lut(rb));
 	assert_ptr_equal(ra->targets, rb->targets);
 	assert_int_equal(m1.target_bytes, m2.target_bytes);
 	assert_true(m1.target_bytes >= (2u << SVCTABLE_LUT_BITS));
