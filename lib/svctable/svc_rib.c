@@ -87,12 +87,18 @@ svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules,
 	}
 	r->root = svc_arena_ptr(&r->arena, idx);
 	memset(r->root, 0, sizeof(*r->root)); /* rep 0: the zero key */
+	svc_vec_init(&r->starts, sizeof(struct svc_rib_node *));
 	return 0;
 }
 
 void
 svc_rib_fini(struct svc_rib *r)
 {
+	unsigned int pg;
+
+	for (pg = 0; pg < sizeof(r->hint) / sizeof(r->hint[0]); pg++)
+		free(r->hint[pg]);
+	svc_vec_fini(&r->starts);
 	svc_arena_fini(&r->arena);
 	memset(r, 0, sizeof(*r));
 }
@@ -101,7 +107,62 @@ int
 svc_rib_reserve(struct svc_rib *r, uint32_t n)
 {
 	/* the arena is sized for the worst commit: this only guards that */
-	return r->arena.cap - r->arena.top + r->arena.free_units >= n ? 0 : -ENOSPC;
+	if (r->arena.cap - r->arena.top + r->arena.free_units < n)
+		return -ENOSPC;
+	/* an insert that starts at a hint records it, and must not fail */
+	return svc_vec_reserve(&r->starts, r->starts.n + n);
+}
+
+static inline uint32_t
+node_idx(const struct svc_rib *r, const struct svc_rib_node *x)
+{
+	return (uint32_t)(x - (const struct svc_rib_node *)(const void *)r->arena.base);
+}
+
+struct svc_rib_node *
+svc_rib_hint(const struct svc_rib *r, uint32_t s)
+{
+	const uint32_t *pg = r->hint[s >> SVC_HINT_PAGE_BITS];
+	uint32_t idx = pg != NULL ? pg[s & ((1u << SVC_HINT_PAGE_BITS) - 1)] : 0;
+
+	return idx != 0 ? svc_arena_ptr(&r->arena, idx) : NULL;
+}
+
+void
+svc_rib_hint_set(struct svc_rib *r, uint32_t s, const struct svc_rib_node *x)
+{
+	uint32_t **pg = &r->hint[s >> SVC_HINT_PAGE_BITS];
+
+	if (*pg == NULL) {
+		if (x == NULL)
+			return;
+		*pg = calloc(1u << SVC_HINT_PAGE_BITS, sizeof(**pg));
+		if (*pg == NULL)
+			return;
+	}
+	(*pg)[s & ((1u << SVC_HINT_PAGE_BITS) - 1)] = x != NULL ? node_idx(r, x) : 0;
+}
+
+/* a node of len < 18 bits with this key is removed: the hints of the slots
+ * under it may name it (a node made on a slot's path leaves the hint on the
+ * path: a start above it costs a load or two, nothing else) */
+static void
+hints_drop(struct svc_rib *r, const struct svctable_key *key, unsigned int len)
+{
+	uint32_t lo, n, s;
+
+	if (len >= SVC_ROOT_BITS)
+		return;
+	lo = len != 0 ? svc_key_bits(key, 0, len) << (SVC_ROOT_BITS - len) : 0;
+	n = 1u << (SVC_ROOT_BITS - len);
+	for (s = lo; s < lo + n; s += 1u << SVC_HINT_PAGE_BITS) {
+		uint32_t *pg = r->hint[s >> SVC_HINT_PAGE_BITS];
+		uint32_t off = s & ((1u << SVC_HINT_PAGE_BITS) - 1);
+		uint32_t k = n < (1u << SVC_HINT_PAGE_BITS) ? n : (1u << SVC_HINT_PAGE_BITS);
+
+		if (pg != NULL)
+			memset(pg + off, 0, k * sizeof(*pg));
+	}
 }
 
 static struct svc_rib_node *
@@ -120,7 +181,7 @@ node_new(struct svc_rib *r, unsigned int len, uint32_t rep)
 static void
 node_del(struct svc_rib *r, struct svc_rib_node *n)
 {
-	svc_arena_free(&r->arena, (uint32_t)(n - (struct svc_rib_node *)(void *)r->arena.base), 1);
+	svc_arena_free(&r->arena, node_idx(r, n), 1);
 }
 
 /*
@@ -172,11 +233,18 @@ svc_rib_mark(struct svc_rib *r, const struct svctable_key *key,
 	}
 }
 
-struct svc_rib_node *
-svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
-		unsigned int len, uint32_t rule)
+/*
+ * Insert below `start`, a node on the key's path (the root, or a hint).
+ * From a hint (`from_hint`), an existing prefix is left alone and NULL
+ * returned: replacing its rule retires the old one, which nodes above the
+ * hint may be keyed by, so the caller takes the whole path instead.
+ */
+static struct svc_rib_node *
+insert_below(struct svc_rib *r, struct svc_rib_node *start,
+		const struct svctable_key *key, unsigned int len, uint32_t rule,
+		bool from_hint)
 {
-	struct svc_rib_node *x = r->root, *c;
+	struct svc_rib_node *x = start, *c;
 	const struct svctable_key *k;
 	unsigned int d;
 
@@ -189,18 +257,23 @@ svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
 	/* the key agrees with every node of the path up to min(d, its len) */
 	k = svc_rib_key(r, x);
 	d = svc_key_diff(key, k, x->len < len ? x->len : len);
-	x = r->root;
+	x = start;
 	for (;;) {
 		struct svc_rib_node *n, *b;
 		unsigned int bit, lim, dc;
 
 		/* the new rule keys the rule-less nodes of its path, and it is
 		 * in cache: the trie build reads these keys (the root's key is
-		 * empty); a node with a rule is keyed by it */
-		if (!x->has_rule)
+		 * empty); a node with a rule is keyed by it, and a hint keeps
+		 * its key (it is not pruned: nothing would move it back if the
+		 * commit were undone) */
+		if (!x->has_rule && !(from_hint && x == start))
 			x->rep = rule;
 		x->flags |= SVC_RIB_DIRTY;
 		if (x->len == len) {
+			/* the marks made so far are on the whole path too */
+			if (from_hint && x->has_rule)
+				return NULL;
 			x->flags |= SVC_RIB_CHANGED;
 			return x;
 		}
@@ -242,6 +315,25 @@ svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
 	}
 }
 
+struct svc_rib_node *
+svc_rib_insert(struct svc_rib *r, const struct svctable_key *key,
+		unsigned int len, uint32_t rule)
+{
+	struct svc_rib_node *h, *n;
+
+	if (r->hints_ok && len > SVC_ROOT_BITS &&
+			(h = svc_rib_hint(r, svc_key_bits(key, 0, SVC_ROOT_BITS))) != NULL) {
+		n = insert_below(r, h, key, len, rule, true);
+		if (n != NULL) {
+			/* reserved by svc_rib_reserve() */
+			*(struct svc_rib_node **)svc_vec_push(&r->starts) = h;
+			r->hint_starts++;
+			return n;
+		}
+	}
+	return insert_below(r, r->root, key, len, rule, false);
+}
+
 static struct svc_rib_node *
 prune(struct svc_rib *r, struct svc_rib_node *x, uint32_t *leaks)
 {
@@ -263,6 +355,8 @@ prune(struct svc_rib *r, struct svc_rib_node *x, uint32_t *leaks)
 	only = svc_rib_kid(x, 0) != NULL ? svc_rib_kid(x, 0) : svc_rib_kid(x, 1);
 	if (x->flags & SVC_RIB_DP_VALID)
 		(*leaks)++;
+	/* its rep is still allocated: rules go only after the prune */
+	hints_drop(r, svc_rib_key(r, x), x->len);
 	node_del(r, x);
 	return only;
 }
@@ -297,8 +391,21 @@ svc_rib_mark_dead(struct svc_rib *r)
 uint32_t
 svc_rib_prune(struct svc_rib *r)
 {
-	uint32_t leaks = 0;
+	uint32_t leaks = 0, i;
 
+	/* first the paths that started at hints: no node there is removed
+	 * but those the commit made, none of which is a hint; a start on a
+	 * whole path too is finished by the prune from the root */
+	for (i = 0; i < r->starts.n; i++) {
+		struct svc_rib_node *h = *(struct svc_rib_node **)svc_vec_at(&r->starts, i);
+		unsigned int c;
+
+		for (c = 0; c < 2; c++)
+			if (h->flags & SVC_RIB_DIRTY_C(c))
+				svc_rib_set_kid(h, c, prune(r, svc_rib_kid(h, c), &leaks));
+		h->flags &= (uint16_t)~SVC_RIB_WALK_FLAGS;
+	}
+	r->starts.n = 0;
 	if (r->root->flags & SVC_RIB_DIRTY)
 		prune(r, r->root, &leaks);
 	return leaks;

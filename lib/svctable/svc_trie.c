@@ -787,7 +787,7 @@ int
 svc_build_slot(struct svc_build *b, uint32_t s)
 {
 	struct svctable *t = b->t;
-	struct svc_rib_node *x = t->rib.root, *y = NULL, *top = NULL;
+	struct svc_rib_node *x = t->rib.root, *y = NULL, *top = NULL, *h;
 	uint32_t old_child, new_child = 0;
 	unsigned int fp_len = 0, fp = 0;
 	struct svc_node v;
@@ -804,11 +804,22 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 	if (svc_entry_child(*e) != 0)
 		rte_prefetch0(node_at(t, svc_entry_child(*e)));
 	/* the region top: first rib node on the slot's path reaching bit 18
-	 * (a blind descent: one key comparison settles the whole path) */
-	while (x != NULL && x->len < SVC_ROOT_BITS)
+	 * (a blind descent: one key comparison settles the whole path), from
+	 * the slot's hint when there is one */
+	h = svc_rib_hint(&t->rib, s);
+	if (h != NULL)
+		x = h;
+	while (x != NULL && x->len < SVC_ROOT_BITS) {
+		h = x;
 		x = svc_rib_kid(x, (s >> (SVC_ROOT_BITS - 1 - x->len)) & 1);
-	if (x != NULL && svc_key_bits(svc_rib_key(&t->rib, x), 0, SVC_ROOT_BITS) == s)
+	}
+	if (x != NULL && svc_key_bits(svc_rib_key(&t->rib, x), 0, SVC_ROOT_BITS) == s) {
 		y = x;
+		/* the path to y is the slot's: its last node above bit 18 is the
+		 * hint (if the commit is undone, the prune that removes a node
+		 * it made drops the hints naming it) */
+		svc_rib_hint_set(&t->rib, s, h);
+	}
 	old_child = svc_entry_child(*e);
 	if (y != NULL)
 		ret = build_region(b, y, SVC_ROOT_BITS, b->inplace_ok, &v, &top, &incl);
@@ -1366,6 +1377,7 @@ struct check_ctx {
 	uint64_t nodes;                /* reachable node units */
 	uint64_t leaves;
 	uint64_t heads;                /* reachable nodes (each needs a rib head) */
+	uint8_t *live;                 /* rules some rib node holds */
 	char *msg;
 	size_t msglen;
 	int err;
@@ -1464,6 +1476,47 @@ mark_heads(const struct svc_rib_node *x, uint8_t *hmap)
 	mark_heads(svc_rib_kid(x, 1), hmap);
 }
 
+/* the rules rib nodes hold, and the rib nodes shorter than 18 bits */
+static void
+mark_live(const struct svc_rib *r, const struct svc_rib_node *x, uint8_t *live,
+		uint8_t *short_nodes)
+{
+	uint32_t idx;
+
+	if (x == NULL)
+		return;
+	if (x->has_rule)
+		live[x->rep >> 3] |= (uint8_t)(1u << (x->rep & 7));
+	if (x->len < SVC_ROOT_BITS) {
+		idx = (uint32_t)(x - (const struct svc_rib_node *)(const void *)r->arena.base);
+		short_nodes[idx >> 3] |= (uint8_t)(1u << (idx & 7));
+	}
+	mark_live(r, svc_rib_kid(x, 0), live, short_nodes);
+	mark_live(r, svc_rib_kid(x, 1), live, short_nodes);
+}
+
+/* a hint names a node of the rib shorter than 18 bits on its slot's path */
+static void
+check_hints(struct check_ctx *c, const uint8_t *short_nodes)
+{
+	const struct svc_rib *r = &c->t->rib;
+	uint32_t s;
+
+	for (s = 0; s < SVC_ROOT_SLOTS && c->err == 0; s++) {
+		const struct svc_rib_node *h = svc_rib_hint(r, s);
+		uint32_t idx;
+
+		if (h == NULL)
+			continue;
+		idx = (uint32_t)(h - (const struct svc_rib_node *)(const void *)r->arena.base);
+		if (!(short_nodes[idx >> 3] & (1u << (idx & 7))))
+			check_fail(c, "hint names no rib node above bit 18", s, idx);
+		else if (h->len != 0 && svc_key_bits(svc_rib_key(r, h), 0, h->len) !=
+				s >> (SVC_ROOT_BITS - h->len))
+			check_fail(c, "hint off its slot's path", s, h->len);
+	}
+}
+
 static int
 check_rib(const struct svc_rib_node *x, void *arg)
 {
@@ -1483,11 +1536,12 @@ check_heads(struct check_ctx *c, const struct svc_rib_node *x, uint64_t *heads)
 		check_fail(c, "commit flags left on rib node", x->len, x->flags);
 	if (x != c->t->rib.root && svc_rib_rule(x) == 0 && nchildren(x) != 2)
 		check_fail(c, "rib node without purpose", x->len, nchildren(x));
-	/* by induction, rep names a live rule in the subtree: the key */
-	if (x != c->t->rib.root && (svc_rib_rule(x) != 0 ? x->rep != svc_rib_rule(x) :
-			svc_rib_kid(x, 0) != NULL && svc_rib_kid(x, 1) != NULL &&
-			x->rep != svc_rib_kid(x, 0)->rep && x->rep != svc_rib_kid(x, 1)->rep))
-		check_fail(c, "rib node keyed by no rule of its own", x->len, x->rep);
+	/* rep names a live rule at least as long: with the children's keys
+	 * agreeing with it (below), that rule lies in the subtree */
+	if (x != c->t->rib.root && !x->has_rule &&
+			(!(c->live[x->rep >> 3] & (1u << (x->rep & 7))) ||
+			c->t->rules[x->rep].prefix_len <= x->len))
+		check_fail(c, "rib node keyed by no live rule below it", x->len, x->rep);
 	for (i = 0; i < 2; i++)
 		if (svc_rib_kid(x, i) != NULL && (svc_rib_kid(x, i)->len <= x->len ||
 				svc_key_bit(svc_rib_key(&c->t->rib, svc_rib_kid(x, i)), x->len) != i ||
@@ -1514,6 +1568,7 @@ svc_check(const struct svctable *t, char *msg, size_t msglen)
 	uint64_t free_nodes = 0, free_leaves = 0, rules = 0, heads = 0;
 	const struct svc_arena *arenas[2] = { &t->node_arena, &t->leaf_arena };
 	uint32_t i, s, q;
+	uint8_t *hmap;
 
 	if (msglen > 0)
 		msg[0] = '\0';
@@ -1535,8 +1590,18 @@ svc_check(const struct svctable *t, char *msg, size_t msglen)
 		check_node(&c, &t->nodes[child], 1);
 	}
 	/* heads must point at reachable nodes: check before marking the rest */
+	c.live = calloc(t->rule_arena.cap / 8 + 1, 1);
+	hmap = calloc(t->rib.arena.cap / 8 + 1, 1);
+	if (c.live == NULL || hmap == NULL)
+		check_fail(&c, "out of memory", 0, 0);
+	else
+		mark_live(&t->rib, t->rib.root, c.live, hmap);
+	if (c.err == 0)
+		check_hints(&c, hmap);
 	if (c.err == 0)
 		check_heads(&c, t->rib.root, &heads);
+	free(c.live);
+	free(hmap);
 	if (c.err == 0 && heads != c.heads) {
 		uint8_t *hmap = calloc(t->node_arena.cap / 8 + 1, 1);
 

@@ -756,6 +756,9 @@ svctable_txn_commit(struct svctable_txn *txn)
 	ret = svc_rib_reserve(&t->rib, 2 * n_add);
 	if (ret != 0)
 		goto free_rules;
+	/* inserts may start below the root only where nothing is deleted
+	 * (see struct svc_rib) */
+	t->rib.hints_ok = n_del == 0;
 
 	for (i = 0; i < txn->ops.n; i++, n_applied++) {
 		struct svc_op *op = op_at(txn, i);
@@ -781,6 +784,7 @@ svctable_txn_commit(struct svctable_txn *txn)
 		n_new += op->kind == OP_ADD && !op->in_rib;
 	}
 
+	t->rib.hints_ok = false;
 	/* only deletes leave rule-less subtrees behind */
 	if (n_del != 0)
 		svc_rib_mark_dead(&t->rib);
@@ -817,6 +821,7 @@ rollback:
 	svc_build_rollback(&b);
 	svc_build_fini(&b);
 undo_rib:
+	t->rib.hints_ok = false;
 	while (n_applied-- > 0) {
 		struct svc_op *op = op_at(txn, n_applied);
 

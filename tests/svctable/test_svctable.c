@@ -661,6 +661,108 @@ test_commit_failure(void **state)
 	svctable_free(t);
 }
 
+/*
+ * Inserts below the root table start at the slot's hint (struct svc_rib)
+ * instead of the rib's root. Hinted inserts, replaces (which take the whole
+ * path), an insert-only commit that fails and is undone, and deletes of
+ * short prefixes whose nodes were hints must all leave the table right.
+ */
+static void
+test_hints(void **state)
+{
+	static struct held hn;
+	struct svctable *t = mk_table(4096);
+	struct svctable_rule_conf rc = { .action = SVCTABLE_ACTION_LOCAL };
+	struct svctable_key keys[400], shorts[8];
+	unsigned int lens[400];
+	struct svctable_txn *x;
+	uint64_t starts;
+	uint32_t i, ncap;
+
+	(void)state;
+	/* short prefixes first: rib nodes above bit 18 that hints can name */
+	for (i = 0; i < 8; i++) {
+		rnd_key(&shorts[i]);
+		shorts[i].bytes[0] = (uint8_t)((i & 3) + 4);
+		shorts[i].bytes[1] = (uint8_t)((i >> 2) << 4);
+		shorts[i] = masked(shorts[i], 12);
+		rc.id = 50000 + i;
+		assert_int_equal(svctable_insert(t, &shorts[i], 12, &rc), 0);
+	}
+	for (i = 0; i < 400; i++) {
+		rnd_key(&keys[i]);
+		/* a few slots under the shorts; some of the second half in new
+		 * slots (sorted first), so the failing commit below makes nodes
+		 * above bit 18 before it fails */
+		keys[i].bytes[0] = (uint8_t)((i & 3) + (i >= 200 && (i & 8) ? 0 : 4));
+		keys[i].bytes[1] = (uint8_t)((i & 4) << 2);
+		/* long enough that no prefix here covers another's key */
+		lens[i] = 40 + rndn(217);
+		keys[i] = masked(keys[i], lens[i]);
+	}
+	starts = t->rib.hint_starts;
+	for (i = 0; i < 200; i++) {
+		rc.id = i;
+		assert_int_equal(svctable_insert(t, &keys[i], lens[i], &rc), 0);
+	}
+	check_table(t);
+	/* all but the first insert under each slot found a hint */
+	assert_true(t->rib.hint_starts - starts >= 150);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(lookup_id(t, &keys[i]), i);
+
+	/* replaces: the old rule goes, every node stays keyed by a live one */
+	for (i = 0; i < 200; i += 3) {
+		rc.id = 1000 + i;
+		assert_int_equal(svctable_insert(t, &keys[i], lens[i], &rc), 0);
+	}
+	check_table(t);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(lookup_id(t, &keys[i]), i % 3 == 0 ? 1000 + i : i);
+
+	/* an insert-only commit that fails part way is undone */
+	x = svctable_txn_begin(t);
+	for (i = 200; i < 400; i++) {
+		rc.id = i;
+		assert_int_equal(svctable_txn_add(x, &keys[i], lens[i], &rc), 0);
+	}
+	ncap = t->node_arena.cap;
+	hold_free(&t->node_arena, &hn);
+	t->node_arena.cap = t->node_arena.top + 7;
+	starts = t->rib.hint_starts;
+	assert_int_equal(svctable_txn_commit(x), -ENOMEM);
+	assert_true(t->rib.hint_starts > starts);
+	t->node_arena.cap = ncap;
+	release_held(&t->node_arena, &hn);
+	check_table(t);
+	for (i = 200; i < 400; i++) {
+		const struct svctable_rule *r = svctable_lookup(t, &keys[i]);
+
+		assert_true(r == NULL || r->id < 200 || r->id >= 1000);
+	}
+	assert_int_equal(svctable_txn_commit(x), 0);
+	check_table(t);
+	for (i = 200; i < 400; i++)
+		assert_int_equal(lookup_id(t, &keys[i]), i);
+
+	/* deleting the shorts removes nodes hints may name */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(svctable_delete(t, &shorts[i], 12), 0);
+	check_table(t);
+	for (i = 0; i < 400; i++) {
+		/* exact services under the same slots: the longest match */
+		rnd_key(&keys[i]);
+		keys[i].bytes[0] = (uint8_t)(i & 3);
+		keys[i].bytes[1] = (uint8_t)((i & 4) << 2);
+		rc.id = 2000 + i;
+		assert_int_equal(svctable_insert(t, &keys[i], 256, &rc), 0);
+	}
+	check_table(t);
+	for (i = 0; i < 400; i++)
+		assert_int_equal(lookup_id(t, &keys[i]), 2000 + i);
+	svctable_free(t);
+}
+
 /* ------------------------------------------------ reclamation (QSBR) */
 
 /*
@@ -1416,6 +1518,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_inplace),
 		cmocka_unit_test(test_root_pages),
+		cmocka_unit_test(test_hints),
 		cmocka_unit_test(test_differential),
 	};
 	const struct CMUnitTest longrun[] = {
