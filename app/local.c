@@ -96,12 +96,6 @@ ssr_local_free(struct ssr_local *l)
 	rte_free(l);
 }
 
-unsigned int
-ssr_local_owner(uint32_t flowid)
-{
-	return rte_be_to_cpu_32(flowid) >> 24;
-}
-
 static uint32_t
 flow_id(const struct ssr_worker *w, const struct ssr_local *l,
 		const struct ssr_local_flow *f)

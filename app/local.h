@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <rte_byteorder.h>
 #include <rte_mbuf.h>
 
 #include "sal_parse.h"
@@ -57,9 +58,15 @@ ssr_local_create(int socket);
 void
 ssr_local_free(struct ssr_local *l);
 
-/** Worker that owns local flowID @p flowid (network order). Any thread. */
-unsigned int
-ssr_local_owner(uint32_t flowid);
+/**
+ * Worker that owns local flowID @p flowid (network order). Any thread.
+ * Inline: the SAL stage asks for every packet that carries a flowID.
+ */
+static inline unsigned int
+ssr_local_owner(uint32_t flowid)
+{
+	return rte_be_to_cpu_32(flowid) >> 24;
+}
 
 /**
  * A connection request matched a local rule: start (or, for a retransmitted
