@@ -27,6 +27,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_ether.h>
@@ -103,12 +104,11 @@ ssr_neigh_lookup(const struct ssr_neigh *t, rte_be32_t ip, struct rte_ether_addr
 		v = __atomic_load_n(&t->slot[h].val, __ATOMIC_ACQUIRE);
 		if (!(v & SSR_NEIGH_VALID))
 			return false;
-		mac->addr_bytes[0] = v >> 40;
-		mac->addr_bytes[1] = v >> 32;
-		mac->addr_bytes[2] = v >> 24;
-		mac->addr_bytes[3] = v >> 16;
-		mac->addr_bytes[4] = v >> 8;
-		mac->addr_bytes[5] = v;
+		/* byte 0 of the MAC is bits 47..40: shifted to the top and
+		 * stored big-endian, the word's first 6 bytes are the MAC (a
+		 * byte swap and two stores, not six shifts and byte stores) */
+		v = rte_cpu_to_be_64(v << 16);
+		memcpy(mac->addr_bytes, &v, RTE_ETHER_ADDR_LEN);
 		return true;
 	}
 	return false;
