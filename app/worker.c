@@ -128,20 +128,28 @@ ssr_worker_free(struct ssr_worker *w)
 	rte_free(w);
 }
 
-void
-ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
+/*
+ * Send a TX buffer's packets. Out of line: rte_eth_tx_buffer() inlines the
+ * whole burst send (rte_eth_tx_burst() and the error callback) into every
+ * caller, and the registers that takes were saved and restored for every
+ * packet buffered, when one in SSR_BURST sends.
+ */
+static void __rte_noinline
+tx_flush(struct ssr_worker *w, unsigned int pidx)
+{
+	uint16_t sent = rte_eth_tx_buffer_flush(w->r->port[pidx].port_id, w->txq[pidx],
+			w->txb[pidx]);
+
+	if (sent != 0)
+		ssr_count(&w->stats, SSR_CNT_TX, sent);
+}
+
+/* This worker has no TX queue on the port: the owner sends it. */
+static void __rte_noinline
+tx_handoff(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
 {
 	struct ssr_router *r = w->r;
 
-	if (likely(w->txq[pidx] >= 0)) {
-		uint16_t sent = rte_eth_tx_buffer(r->port[pidx].port_id, w->txq[pidx],
-				w->txb[pidx], m);
-
-		if (sent != 0)
-			ssr_count(&w->stats, SSR_CNT_TX, sent);
-		return;
-	}
-	/* this worker has no TX queue on the port: the owner sends it */
 	m->port = pidx;
 	ssr_tag_set(m, SSR_TAG_TX, 0);
 	if (unlikely(rte_ring_mp_enqueue(r->workers[w->tx_owner[pidx]]->inbox, m) != 0)) {
@@ -152,21 +160,35 @@ ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
 	ssr_count(&w->stats, SSR_CNT_HANDOFF_OUT, 1);
 }
 
+/* Buffer @p m for TX on port @p pidx: a store and a compare per packet. */
+static inline void
+tx_one(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
+{
+	struct rte_eth_dev_tx_buffer *b = w->txb[pidx];
+
+	if (unlikely(w->txq[pidx] < 0)) {
+		tx_handoff(w, pidx, m);
+		return;
+	}
+	b->pkts[b->length++] = m;
+	if (unlikely(b->length >= b->size))
+		tx_flush(w, pidx);
+}
+
+void
+ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
+{
+	tx_one(w, pidx, m);
+}
+
 static void
 flush_all(struct ssr_worker *w)
 {
 	unsigned int i;
 
-	for (i = 0; i < w->r->n_ports; i++) {
-		uint16_t sent;
-
-		if (w->txq[i] < 0)
-			continue;
-		sent = rte_eth_tx_buffer_flush(w->r->port[i].port_id, w->txq[i],
-				w->txb[i]);
-		if (sent != 0)
-			ssr_count(&w->stats, SSR_CNT_TX, sent);
-	}
+	for (i = 0; i < w->r->n_ports; i++)
+		if (w->txq[i] >= 0 && w->txb[i]->length != 0)
+			tx_flush(w, i);
 }
 
 static bool
@@ -422,7 +444,7 @@ ssr_worker_output_via(struct ssr_worker *w, struct rte_mbuf *m, unsigned int out
 		return;
 	}
 	rte_ether_addr_copy(&r->port[out].mac, &eth->src_addr);
-	ssr_worker_tx(w, out, m);
+	tx_one(w, out, m);
 }
 
 /*
