@@ -88,6 +88,7 @@ svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules,
 	r->root = svc_arena_ptr(&r->arena, idx);
 	memset(r->root, 0, sizeof(*r->root)); /* rep 0: the zero key */
 	svc_vec_init(&r->starts, sizeof(struct svc_rib_node *));
+	r->hint_min_nodes = SVC_HINT_MIN_NODES;
 	return 0;
 }
 
@@ -119,11 +120,14 @@ node_idx(const struct svc_rib *r, const struct svc_rib_node *x)
 	return (uint32_t)(x - (const struct svc_rib_node *)(const void *)r->arena.base);
 }
 
+#define HINT_PAGE_SIZE (1u << SVC_HINT_PAGE_BITS)
+
 struct svc_rib_node *
 svc_rib_hint(const struct svc_rib *r, uint32_t s)
 {
-	const uint32_t *pg = r->hint[s >> SVC_HINT_PAGE_BITS];
-	uint32_t idx = pg != NULL ? pg[s & ((1u << SVC_HINT_PAGE_BITS) - 1)] : 0;
+	uint32_t v = s >> (SVC_ROOT_BITS - SVC_HINT_BITS);
+	const uint32_t *pg = r->hint[v >> SVC_HINT_PAGE_BITS];
+	uint32_t idx = pg != NULL ? pg[v & (HINT_PAGE_SIZE - 1)] : 0;
 
 	return idx != 0 ? svc_arena_ptr(&r->arena, idx) : NULL;
 }
@@ -131,37 +135,37 @@ svc_rib_hint(const struct svc_rib *r, uint32_t s)
 void
 svc_rib_hint_set(struct svc_rib *r, uint32_t s, const struct svc_rib_node *x)
 {
-	uint32_t **pg = &r->hint[s >> SVC_HINT_PAGE_BITS];
+	uint32_t v = s >> (SVC_ROOT_BITS - SVC_HINT_BITS);
+	uint32_t **pg = &r->hint[v >> SVC_HINT_PAGE_BITS];
 
 	if (*pg == NULL) {
-		if (x == NULL)
+		if (x == NULL || r->arena.live < r->hint_min_nodes)
 			return;
-		*pg = calloc(1u << SVC_HINT_PAGE_BITS, sizeof(**pg));
+		*pg = calloc(HINT_PAGE_SIZE, sizeof(**pg));
 		if (*pg == NULL)
 			return;
 	}
-	(*pg)[s & ((1u << SVC_HINT_PAGE_BITS) - 1)] = x != NULL ? node_idx(r, x) : 0;
+	(*pg)[v & (HINT_PAGE_SIZE - 1)] = x != NULL ? node_idx(r, x) : 0;
 }
 
-/* a node of len < 18 bits with this key is removed: the hints of the slots
- * under it may name it (a node made on a slot's path leaves the hint on the
- * path: a start above it costs a load or two, nothing else) */
+/* a node shorter than 16 bits with this key is removed: the hints under it
+ * may name it (a node made on the path leaves a hint on the path: a start
+ * above it costs a load or two, nothing else) */
 static void
 hints_drop(struct svc_rib *r, const struct svctable_key *key, unsigned int len)
 {
-	uint32_t lo, n, s;
+	uint32_t lo, n, v;
 
-	if (len >= SVC_ROOT_BITS)
+	if (len >= SVC_HINT_BITS)
 		return;
-	lo = len != 0 ? svc_key_bits(key, 0, len) << (SVC_ROOT_BITS - len) : 0;
-	n = 1u << (SVC_ROOT_BITS - len);
-	for (s = lo; s < lo + n; s += 1u << SVC_HINT_PAGE_BITS) {
-		uint32_t *pg = r->hint[s >> SVC_HINT_PAGE_BITS];
-		uint32_t off = s & ((1u << SVC_HINT_PAGE_BITS) - 1);
-		uint32_t k = n < (1u << SVC_HINT_PAGE_BITS) ? n : (1u << SVC_HINT_PAGE_BITS);
+	lo = len != 0 ? svc_key_bits(key, 0, len) << (SVC_HINT_BITS - len) : 0;
+	n = 1u << (SVC_HINT_BITS - len);
+	for (v = lo; v < lo + n; v += HINT_PAGE_SIZE) {
+		uint32_t *pg = r->hint[v >> SVC_HINT_PAGE_BITS];
 
 		if (pg != NULL)
-			memset(pg + off, 0, k * sizeof(*pg));
+			memset(pg + (v & (HINT_PAGE_SIZE - 1)), 0,
+					(n < HINT_PAGE_SIZE ? n : HINT_PAGE_SIZE) * sizeof(*pg));
 	}
 }
 
@@ -406,6 +410,9 @@ svc_rib_prune(struct svc_rib *r)
 		h->flags &= (uint16_t)~SVC_RIB_WALK_FLAGS;
 	}
 	r->starts.n = 0;
+	/* room reserved for a big commit goes back */
+	if (r->starts.cap > SVC_VEC_KEEP_MAX)
+		svc_vec_fini(&r->starts);
 	if (r->root->flags & SVC_RIB_DIRTY)
 		prune(r, r->root, &leaks);
 	return leaks;
@@ -438,7 +445,13 @@ svc_rib_walk(const struct svc_rib *r, svc_rib_walk_fn fn, void *arg)
 size_t
 svc_rib_memory(const struct svc_rib *r)
 {
-	return r->arena.live * r->arena.unit;
+	size_t bytes = r->arena.live * r->arena.unit;
+	unsigned int pg;
+
+	for (pg = 0; pg < sizeof(r->hint) / sizeof(r->hint[0]); pg++)
+		if (r->hint[pg] != NULL)
+			bytes += HINT_PAGE_SIZE * sizeof(uint32_t);
+	return bytes + (size_t)r->starts.cap * r->starts.esz;
 }
 
 void

@@ -810,12 +810,13 @@ svc_build_slot(struct svc_build *b, uint32_t s)
 	if (h != NULL)
 		x = h;
 	while (x != NULL && x->len < SVC_ROOT_BITS) {
-		h = x;
+		if (x->len < SVC_HINT_BITS)
+			h = x;
 		x = svc_rib_kid(x, (s >> (SVC_ROOT_BITS - 1 - x->len)) & 1);
 	}
 	if (x != NULL && svc_key_bits(svc_rib_key(&t->rib, x), 0, SVC_ROOT_BITS) == s) {
 		y = x;
-		/* the path to y is the slot's: its last node above bit 18 is the
+		/* the path to y is the slot's: its last node above bit 16 is the
 		 * hint (if the commit is undone, the prune that removes a node
 		 * it made drops the hints naming it) */
 		svc_rib_hint_set(&t->rib, s, h);
@@ -1476,7 +1477,7 @@ mark_heads(const struct svc_rib_node *x, uint8_t *hmap)
 	mark_heads(svc_rib_kid(x, 1), hmap);
 }
 
-/* the rules rib nodes hold, and the rib nodes shorter than 18 bits */
+/* the rules rib nodes hold, and the rib nodes shorter than 16 bits */
 static void
 mark_live(const struct svc_rib *r, const struct svc_rib_node *x, uint8_t *live,
 		uint8_t *short_nodes)
@@ -1487,7 +1488,7 @@ mark_live(const struct svc_rib *r, const struct svc_rib_node *x, uint8_t *live,
 		return;
 	if (x->has_rule)
 		live[x->rep >> 3] |= (uint8_t)(1u << (x->rep & 7));
-	if (x->len < SVC_ROOT_BITS) {
+	if (x->len < SVC_HINT_BITS) {
 		idx = (uint32_t)(x - (const struct svc_rib_node *)(const void *)r->arena.base);
 		short_nodes[idx >> 3] |= (uint8_t)(1u << (idx & 7));
 	}
@@ -1495,7 +1496,7 @@ mark_live(const struct svc_rib *r, const struct svc_rib_node *x, uint8_t *live,
 	mark_live(r, svc_rib_kid(x, 1), live, short_nodes);
 }
 
-/* a hint names a node of the rib shorter than 18 bits on its slot's path */
+/* a hint names a node of the rib shorter than 16 bits on its slots' path */
 static void
 check_hints(struct check_ctx *c, const uint8_t *short_nodes)
 {
@@ -1510,7 +1511,7 @@ check_hints(struct check_ctx *c, const uint8_t *short_nodes)
 			continue;
 		idx = (uint32_t)(h - (const struct svc_rib_node *)(const void *)r->arena.base);
 		if (!(short_nodes[idx >> 3] & (1u << (idx & 7))))
-			check_fail(c, "hint names no rib node above bit 18", s, idx);
+			check_fail(c, "hint names no rib node above bit 16", s, idx);
 		else if (h->len != 0 && svc_key_bits(svc_rib_key(r, h), 0, h->len) !=
 				s >> (SVC_ROOT_BITS - h->len))
 			check_fail(c, "hint off its slot's path", s, h->len);

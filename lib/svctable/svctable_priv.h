@@ -344,10 +344,12 @@ svc_rib_set_rule(struct svc_rib_node *x, uint32_t rule)
  * An insert below the root table need not start at the rib's root: about
  * half of a descent at a million prefixes (some 15 dependent cache misses)
  * lies above bit 18, where the path of a root slot rarely changes. A hint
- * names, per root slot, a node shorter than 18 bits on the slot's path (0:
- * not known): the deepest one when the slot's trie region was last built,
- * which sets it. Any node on the path will do, so only removing a node
- * shorter than 18 bits drops the hints of the slots under it.
+ * names, per value of the first 16 key bits, a node shorter than 16 bits on
+ * their path (0: not known): the deepest one when a root slot under it was
+ * last built, which sets it. Any node on the path will do, so only removing
+ * a node shorter than 16 bits drops the hints under it. Hints take 4 bytes
+ * per 16-bit value, in 4 KB pages made on first use, and only once the rib
+ * has SVC_HINT_MIN_NODES nodes: a small rib is in the cache anyway.
  *
  * An insert that starts at a hint leaves the nodes above it unmarked, so
  * svc_rib_prune() starts there too (struct svc_rib::starts). Only commits
@@ -355,14 +357,17 @@ svc_rib_set_rule(struct svc_rib_node *x, uint32_t rule)
  * node's purpose away, and a replace retires a rule that nodes above the
  * hint may be keyed by; those take the whole path.
  */
-#define SVC_HINT_PAGE_BITS 12
+#define SVC_HINT_BITS 16
+#define SVC_HINT_PAGE_BITS 10
+#define SVC_HINT_MIN_NODES (1u << 16)
 
 struct svc_rib {
 	struct svc_rib_node *root;        /* len 0, never removed */
 	const struct svctable_rule *rules; /* [I] rule arena base: the keys */
 	struct svc_arena arena;           /* the nodes, in runs of one */
 	/* node arena index per root slot, in pages made on first use */
-	uint32_t *hint[SVC_ROOT_SLOTS >> SVC_HINT_PAGE_BITS];
+	uint32_t *hint[1u << (SVC_HINT_BITS - SVC_HINT_PAGE_BITS)];
+	uint32_t hint_min_nodes;          /* SVC_HINT_MIN_NODES (tests lower it) */
 	bool hints_ok;                    /* the open commit may start at hints */
 	uint64_t hint_starts;             /* inserts that did (for tests) */
 	struct svc_vec starts;            /* struct svc_rib_node *, where it did */
@@ -383,9 +388,10 @@ int svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules,
 void svc_rib_fini(struct svc_rib *r);
 /* make sure n nodes can be created without allocating */
 int svc_rib_reserve(struct svc_rib *r, uint32_t n);
-/* the hint of root slot s (see struct svc_rib), or NULL */
+/* the hint for root slot s (see struct svc_rib), or NULL */
 struct svc_rib_node *svc_rib_hint(const struct svc_rib *r, uint32_t s);
-/* set it (a hint that cannot be stored is simply not there) */
+/* set it to x (len < SVC_HINT_BITS; a hint that cannot be stored is simply
+ * not there) */
 void svc_rib_hint_set(struct svc_rib *r, uint32_t s, const struct svc_rib_node *x);
 struct svc_rib_node *svc_rib_find(const struct svc_rib *r,
 		const struct svctable_key *key, unsigned int len);
