@@ -254,15 +254,6 @@ fill_one(struct svc_build *b, struct svc_rib_node *x, bool head, bool incl,
 	return 0;
 }
 
-/* the slot of the i-th set bit of m */
-static inline unsigned int
-nth_bit(uint64_t m, unsigned int i)
-{
-	while (i-- > 0)
-		m &= m - 1;
-	return (unsigned int)__builtin_ctzll(m);
-}
-
 /*
  * Collect the leaves and the child regions of the node covering bits
  * [c, c + 6) headed by y, walking the rib nodes inside the chunk breadth
@@ -279,8 +270,9 @@ fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
 	const struct svc_rib *rib = &b->t->rib;
 	unsigned int end = c + SVC_STRIDE;
 	struct svc_rib_node *lvl[2][2 * SVC_FANOUT];
+	uint8_t old_slot[SVC_FANOUT];
 	struct fill_keys fk;
-	unsigned int n = 1, cur = 0, i, j;
+	unsigned int n = 1, cur = 0, i, j, n_old = 0;
 	int ret;
 
 	fk.n_leaf = 0;
@@ -312,15 +304,21 @@ fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
 	 * chunk: its slot is known there, its key (a cache miss) is not needed */
 	if (old != NULL && old->pos != c)
 		old = NULL;
+	if (old != NULL) {
+		uint64_t m = old->child_vec;
+
+		/* the slot of each of the old node's children, in order */
+		for (n_old = 0; m != 0; m &= m - 1)
+			old_slot[n_old++] = (uint8_t)__builtin_ctzll(m);
+	}
 	*top_mask = 0;
 	for (i = 0, j = 0; i < fk.n_top; i++) {
 		struct svc_rib_node *z = fk.top[i];
 		uint32_t k = z->dp_idx - (old != NULL ? old->child_base : 0);
 
 		if (old != NULL && (z->flags & (SVC_RIB_DIRTY | SVC_RIB_DP_VALID)) ==
-				SVC_RIB_DP_VALID &&
-				k < (uint32_t)__builtin_popcountll(old->child_vec)) {
-			unsigned int slot = nth_bit(old->child_vec, k);
+				SVC_RIB_DP_VALID && k < n_old) {
+			unsigned int slot = old_slot[k];
 
 			tops[slot] = z;
 			*top_mask |= 1ull << slot;
