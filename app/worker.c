@@ -128,14 +128,8 @@ ssr_worker_free(struct ssr_worker *w)
 	rte_free(w);
 }
 
-/*
- * Send a TX buffer's packets. Out of line: rte_eth_tx_buffer() inlines the
- * whole burst send (rte_eth_tx_burst() and the error callback) into every
- * caller, and the registers that takes were saved and restored for every
- * packet buffered, when one in SSR_BURST sends.
- */
-static void __rte_noinline
-tx_flush(struct ssr_worker *w, unsigned int pidx)
+void
+ssr_worker_tx_flush(struct ssr_worker *w, unsigned int pidx)
 {
 	uint16_t sent = rte_eth_tx_buffer_flush(w->r->port[pidx].port_id, w->txq[pidx],
 			w->txb[pidx]);
@@ -144,9 +138,8 @@ tx_flush(struct ssr_worker *w, unsigned int pidx)
 		ssr_count(&w->stats, SSR_CNT_TX, sent);
 }
 
-/* This worker has no TX queue on the port: the owner sends it. */
-static void __rte_noinline
-tx_handoff(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
+void
+ssr_worker_tx_handoff(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
 {
 	struct ssr_router *r = w->r;
 
@@ -160,27 +153,6 @@ tx_handoff(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
 	ssr_count(&w->stats, SSR_CNT_HANDOFF_OUT, 1);
 }
 
-/* Buffer @p m for TX on port @p pidx: a store and a compare per packet. */
-static inline void
-tx_one(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
-{
-	struct rte_eth_dev_tx_buffer *b = w->txb[pidx];
-
-	if (unlikely(w->txq[pidx] < 0)) {
-		tx_handoff(w, pidx, m);
-		return;
-	}
-	b->pkts[b->length++] = m;
-	if (unlikely(b->length >= b->size))
-		tx_flush(w, pidx);
-}
-
-void
-ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
-{
-	tx_one(w, pidx, m);
-}
-
 static void
 flush_all(struct ssr_worker *w)
 {
@@ -188,7 +160,7 @@ flush_all(struct ssr_worker *w)
 
 	for (i = 0; i < w->r->n_ports; i++)
 		if (w->txq[i] >= 0 && w->txb[i]->length != 0)
-			tx_flush(w, i);
+			ssr_worker_tx_flush(w, i);
 }
 
 static bool
@@ -428,21 +400,12 @@ ssr_worker_output(struct ssr_worker *w, struct rte_mbuf *m, rte_be32_t dst)
 }
 
 void
-ssr_worker_output_via(struct ssr_worker *w, struct rte_mbuf *m, unsigned int out,
+ssr_worker_neigh_miss(struct ssr_worker *w, struct rte_mbuf *m, unsigned int out,
 		rte_be32_t nh)
 {
-	const struct ssr_router *r = w->r;
-	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-
-	if (unlikely(!ssr_neigh_lookup(r->neigh, nh, &eth->dst_addr))) {
-		/* the control lcore holds it until ARP answers */
-		m->port = out;
-		ssr_tag_set(m, SSR_TAG_MISS, nh);
-		ssr_worker_to_control(w, m);
-		return;
-	}
-	rte_ether_addr_copy(&r->port[out].mac, &eth->src_addr);
-	tx_one(w, out, m);
+	m->port = out;
+	ssr_tag_set(m, SSR_TAG_MISS, nh);
+	ssr_worker_to_control(w, m);
 }
 
 /*

@@ -24,6 +24,7 @@
 #include <rte_ethdev.h>
 #include <rte_ring.h>
 
+#include "neigh.h"
 #include "router.h"
 #include "stats.h"
 
@@ -166,12 +167,38 @@ ssr_worker_process_burst(struct ssr_worker *w, unsigned int pidx,
 int
 ssr_worker_main(void *arg);
 
+/** ssr_worker_tx()'s slow part: send port @p pidx's full TX buffer. Owning lcore only. */
+void
+ssr_worker_tx_flush(struct ssr_worker *w, unsigned int pidx);
+
 /**
- * Send @p m out of port index @p pidx: our TX buffer, or the owner's inbox.
- * Owning lcore only.
+ * ssr_worker_tx()'s other slow part: hand @p m to the worker that owns
+ * port @p pidx's TX queue (or count a drop when its inbox is full). Owning
+ * lcore only.
  */
 void
-ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m);
+ssr_worker_tx_handoff(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m);
+
+/**
+ * Send @p m out of port index @p pidx: our TX buffer, or the owner's inbox.
+ * Owning lcore only. Inline, a store and a compare per packet: the burst
+ * send is out of line (rte_eth_tx_buffer() inlines all of it, and the
+ * registers that takes were saved and restored for every packet buffered,
+ * when one in SSR_BURST sends).
+ */
+static inline void
+ssr_worker_tx(struct ssr_worker *w, unsigned int pidx, struct rte_mbuf *m)
+{
+	struct rte_eth_dev_tx_buffer *b = w->txb[pidx];
+
+	if (unlikely(w->txq[pidx] < 0)) {
+		ssr_worker_tx_handoff(w, pidx, m);
+		return;
+	}
+	b->pkts[b->length++] = m;
+	if (unlikely(b->length >= b->size))
+		ssr_worker_tx_flush(w, pidx);
+}
 
 /**
  * Route @p m (an IPv4 frame whose TTL is already dealt with) to @p dst:
@@ -185,16 +212,35 @@ bool
 ssr_worker_output(struct ssr_worker *w, struct rte_mbuf *m, rte_be32_t dst);
 
 /**
+ * ssr_worker_output_via()'s slow part: no MAC for next hop @p nh yet, so
+ * the control lcore holds @p m until ARP answers. Owning lcore only.
+ */
+void
+ssr_worker_neigh_miss(struct ssr_worker *w, struct rte_mbuf *m, unsigned int out,
+		rte_be32_t nh);
+
+/**
  * ssr_worker_output() with the route already looked up (ssr_route()), for
  * a caller that needed it before: MACs, then TX or the control lcore on a
- * neighbour miss. Owning lcore only.
+ * neighbour miss. Owning lcore only. Inline: it runs for every packet sent.
  *
  * @param out  output port index, as ssr_route() returned it (>= 0)
  * @param nh   next hop, as ssr_route() gave it
  */
-void
+static inline void
 ssr_worker_output_via(struct ssr_worker *w, struct rte_mbuf *m, unsigned int out,
-		rte_be32_t nh);
+		rte_be32_t nh)
+{
+	const struct ssr_router *r = w->r;
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+	if (unlikely(!ssr_neigh_lookup(r->neigh, nh, &eth->dst_addr))) {
+		ssr_worker_neigh_miss(w, m, out, nh);
+		return;
+	}
+	rte_ether_addr_copy(&r->port[out].mac, &eth->src_addr);
+	ssr_worker_tx(w, out, m);
+}
 
 /** Hand @p m to the control lcore (tagged by the caller); counted. */
 void
