@@ -23,7 +23,9 @@
 
 #include "svctable_priv.h"
 
-_Static_assert(sizeof(struct svctable_rule) == 56, "a rule is 56 bytes");
+/* measured: 56-byte rules (6 of 8 across two lines) cost a resolve SYN at 1M
+ * rules about 8% more cycles than 64-byte ones, for 8 bytes per prefix */
+_Static_assert(sizeof(struct svctable_rule) == 64, "one rule per cache line");
 /* arena capacities (below) must fit the root entry's index fields */
 _Static_assert(8ull * SVCTABLE_MAX_RULES + 256 < (1ull << SVC_ENTRY_CHILD_BITS),
 		"node indexes fit a root entry");

@@ -132,8 +132,9 @@ struct svctable_rule_conf {
  *
  * Workers read every field. `targets` is sorted by priority, highest first,
  * then by id. The consistent-hash table follows the targets in memory
- * (svctable_rule_lut()): one pointer fewer makes the rule 56 bytes, and the
- * table holds one rule per prefix.
+ * (svctable_rule_lut()). A rule is one cache line: the fields come to 56
+ * bytes, but 56-byte rules straddle two lines in 6 slots of 8, and a worker
+ * reads every field of the rule it matched.
  */
 struct svctable_rule {
 	struct svctable_key prefix; /**< bits past prefix_len are zero */
@@ -146,6 +147,7 @@ struct svctable_rule {
 	uint16_t n_targets;         /**< entries in targets[] */
 	uint16_t n_active;          /**< targets that receive new flows (0: no target) */
 	const struct svctable_target *targets; /**< NULL unless FORWARD */
+	uint64_t reserved;          /**< padding to a cache line; zero */
 };
 
 /**
