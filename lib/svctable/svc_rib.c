@@ -114,12 +114,6 @@ svc_rib_reserve(struct svc_rib *r, uint32_t n)
 	return svc_vec_reserve(&r->starts, r->starts.n + n);
 }
 
-static inline uint32_t
-node_idx(const struct svc_rib *r, const struct svc_rib_node *x)
-{
-	return (uint32_t)(x - (const struct svc_rib_node *)(const void *)r->arena.base);
-}
-
 #define HINT_PAGE_SIZE (1u << SVC_HINT_PAGE_BITS)
 
 struct svc_rib_node *
@@ -145,7 +139,7 @@ svc_rib_hint_set(struct svc_rib *r, uint32_t s, const struct svc_rib_node *x)
 		if (*pg == NULL)
 			return;
 	}
-	(*pg)[v & (HINT_PAGE_SIZE - 1)] = x != NULL ? node_idx(r, x) : 0;
+	(*pg)[v & (HINT_PAGE_SIZE - 1)] = x != NULL ? svc_rib_idx(r, x) : 0;
 }
 
 /* a node shorter than 16 bits with this key is removed: the hints under it
@@ -185,7 +179,7 @@ node_new(struct svc_rib *r, unsigned int len, uint32_t rep)
 static void
 node_del(struct svc_rib *r, struct svc_rib_node *n)
 {
-	svc_arena_free(&r->arena, node_idx(r, n), 1);
+	svc_arena_free(&r->arena, svc_rib_idx(r, n), 1);
 }
 
 /*

@@ -1487,7 +1487,7 @@ mark_live(const struct svc_rib *r, const struct svc_rib_node *x, uint8_t *live,
 	if (x->has_rule)
 		live[x->rep >> 3] |= (uint8_t)(1u << (x->rep & 7));
 	if (x->len < SVC_HINT_BITS) {
-		idx = (uint32_t)(x - (const struct svc_rib_node *)(const void *)r->arena.base);
+		idx = svc_rib_idx(r, x);
 		short_nodes[idx >> 3] |= (uint8_t)(1u << (idx & 7));
 	}
 	mark_live(r, svc_rib_kid(x, 0), live, short_nodes);
@@ -1507,7 +1507,7 @@ check_hints(struct check_ctx *c, const uint8_t *short_nodes)
 
 		if (h == NULL)
 			continue;
-		idx = (uint32_t)(h - (const struct svc_rib_node *)(const void *)r->arena.base);
+		idx = svc_rib_idx(r, h);
 		if (!(short_nodes[idx >> 3] & (1u << (idx & 7))))
 			check_fail(c, "hint names no rib node above bit 16", s, idx);
 		else if (h->len != 0 && svc_key_bits(svc_rib_key(r, h), 0, h->len) !=

@@ -373,6 +373,13 @@ struct svc_rib {
 	struct svc_vec starts;            /* struct svc_rib_node *, where it did */
 };
 
+/* x's index in the rib arena */
+static inline uint32_t
+svc_rib_idx(const struct svc_rib *r, const struct svc_rib_node *x)
+{
+	return (uint32_t)(x - (const struct svc_rib_node *)(const void *)r->arena.base);
+}
+
 /* the node's key: bits [0, len) are valid, later bits are not zero */
 static inline const struct svctable_key *
 svc_rib_key(const struct svc_rib *r, const struct svc_rib_node *x)
