@@ -99,11 +99,18 @@ push_fixup(struct svc_build *b, struct svc_rib_node *n, uint32_t idx, bool incl)
 	return 0;
 }
 
+/* the arena of an array kind: SVC_RETIRE_NODES, _LEAVES or _TERMS */
+static struct svc_arena *
+kind_arena(struct svctable *t, uint32_t kind)
+{
+	return kind == SVC_RETIRE_NODES ? &t->node_arena :
+		kind == SVC_RETIRE_TERMS ? &t->term_arena : &t->leaf_arena;
+}
+
 static uint32_t
 alloc_fresh(struct svc_build *b, uint32_t kind, uint32_t n, int *err)
 {
-	struct svc_arena *a = kind == SVC_RETIRE_NODES ?
-		&b->t->node_arena : &b->t->leaf_arena;
+	struct svc_arena *a = kind_arena(b->t, kind);
 	struct svc_fresh *f;
 	uint32_t idx;
 
@@ -130,13 +137,71 @@ node_at(const struct svctable *t, uint32_t idx)
 	return &t->nodes[idx];
 }
 
+/* the arena kind of v's child array */
+static inline uint32_t
+kids_kind(const struct svc_node *v)
+{
+	return (v->fp_at & SVC_KIDS_PACKED) ? SVC_RETIRE_TERMS : SVC_RETIRE_NODES;
+}
+
+/* the dp_idx tag of v's children */
+static inline uint32_t
+kids_tag(const struct svc_node *v)
+{
+	return (v->fp_at & SVC_KIDS_PACKED) ? SVC_DP_TERM : 0;
+}
+
+/* a terminal node's value as a record (its fingerprint fits: see rebuild()) */
+static inline struct svc_term
+term_pack(const struct svc_node *v)
+{
+	struct svc_term r = {
+		.fp = v->fp,
+		.fp_len = svc_fp_len(v->fp_at),
+		.whole = (v->fp_at & SVC_FP_WHOLE) != 0,
+		.from = svc_fp_from(v->fp_at),
+		.rule = v->leaf_base,
+	};
+
+	return r;
+}
+
+static inline struct svc_node
+term_node(const struct svc_term *r)
+{
+	struct svc_node v;
+
+	memset(&v, 0, sizeof(v));
+	v.leaf_base = r->rule;
+	v.fp_at = (uint16_t)(r->from | r->fp_len << 8 | (r->whole ? SVC_FP_WHOLE : 0));
+	v.fp = r->fp;
+	return v;
+}
+
+/* the value of the trie node a rib node heads (a record if dp_idx is tagged) */
+static inline struct svc_node
+head_node(const struct svctable *t, uint32_t dp_idx)
+{
+	if (dp_idx & SVC_DP_TERM)
+		return term_node(&t->terms[dp_idx & ~SVC_DP_TERM]);
+	return *node_at(t, dp_idx);
+}
+
+static inline const void *
+head_addr(const struct svctable *t, uint32_t dp_idx)
+{
+	if (dp_idx & SVC_DP_TERM)
+		return &t->terms[dp_idx & ~SVC_DP_TERM];
+	return node_at(t, dp_idx);
+}
+
 static int
 retire_arrays(struct svc_build *b, const struct svc_node *v)
 {
 	int ret = 0;
 
 	if (v->child_vec != 0)
-		ret = push_retire(b, SVC_RETIRE_NODES, v->child_base,
+		ret = push_retire(b, kids_kind(v), v->child_base,
 				(uint32_t)__builtin_popcountll(v->child_vec));
 	if (ret == 0 && v->leaf_vec != 0)
 		ret = push_retire(b, SVC_RETIRE_LEAVES, v->leaf_base,
@@ -152,7 +217,8 @@ retire_cache(struct svc_build *b, struct svc_rib_node *x)
 
 	if (!(x->flags & SVC_RIB_DP_VALID))
 		return 0;
-	ret = retire_arrays(b, node_at(b->t, x->dp_idx));
+	/* a record is a terminal: it owns no arrays */
+	ret = x->dp_idx & SVC_DP_TERM ? 0 : retire_arrays(b, node_at(b->t, x->dp_idx));
 	if (ret == 0)
 		ret = push_fixup(b, x, 0, false);
 	return ret;
@@ -226,7 +292,7 @@ fill_one(struct svc_build *b, struct svc_rib_node *x, bool head, bool incl,
 			fk->top[fk->n_top++] = x;
 			/* a clean head is copied later: its node is wanted */
 			if (x->flags & SVC_RIB_DP_VALID)
-				rte_prefetch0(node_at(b->t, x->dp_idx));
+				rte_prefetch0(head_addr(b->t, x->dp_idx));
 			return 0;
 		}
 		if (x->len < end) {
@@ -314,7 +380,8 @@ fill(struct svc_build *b, struct svc_rib_node *y, bool incl, unsigned int c,
 	*top_mask = 0;
 	for (i = 0, j = 0; i < fk.n_top; i++) {
 		struct svc_rib_node *z = fk.top[i];
-		uint32_t k = z->dp_idx - (old != NULL ? old->child_base : 0);
+		/* a head of the other kind (node or record) leaves k huge */
+		uint32_t k = old != NULL ? (z->dp_idx ^ kids_tag(old)) - old->child_base : 0;
 
 		if (old != NULL && (z->flags & (SVC_RIB_DIRTY | SVC_RIB_DP_VALID)) ==
 				SVC_RIB_DP_VALID && k < n_old) {
@@ -400,8 +467,8 @@ one_top(const struct svc_build *b, const struct svc_rib_node *y, bool incl,
 		slot = svc_key_bits(svc_rib_key(&b->t->rib, z), c, SVC_STRIDE);
 		below = old->child_vec & ((1ull << slot) - 1);
 		if (!(z->flags & SVC_RIB_DP_VALID) || !((old->child_vec >> slot) & 1) ||
-				z->dp_idx != old->child_base +
-				(uint32_t)__builtin_popcountll(below))
+				z->dp_idx != ((old->child_base +
+				(uint32_t)__builtin_popcountll(below)) | kids_tag(old)))
 			return NULL;
 		return z;
 	}
@@ -447,7 +514,7 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 	int ret;
 
 	if (old_valid) {
-		old = *node_at(t, y->dp_idx);
+		old = head_node(t, y->dp_idx);
 		/* compared with the new leaves at the end */
 		if (old.leaf_vec != 0)
 			rte_prefetch0(&t->leaves[old.leaf_base]);
@@ -460,9 +527,11 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 				return ret;
 		}
 		v.leaf_base = svc_rib_rule(y); /* terminal */
-		/* a terminal checks the first bits of its prefix past d */
-		set_fp(&t->rib, &v, y, d, d + (y->len - d > 32 ? 32 : y->len - d));
-		if (y->len - d <= 32 && d < SVCTABLE_KEY_BITS)
+		/* a terminal checks the first bits of its prefix past d: no more
+		 * than a packed record holds, so it can be one */
+		set_fp(&t->rib, &v, y, d, d + (y->len - d > SVC_TERM_FP_MAX ?
+				SVC_TERM_FP_MAX : y->len - d));
+		if (y->len - d <= SVC_TERM_FP_MAX && d < SVCTABLE_KEY_BITS)
 			v.fp_at = (uint16_t)(v.fp_at | d | SVC_FP_WHOLE);
 		if (old_valid) {
 			ret = retire_arrays(b, &old);
@@ -483,10 +552,13 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 			return pre.ret;
 		/* the change below was stored in place: nothing to do here */
 		if (pre.ret > 0 && pre.top == pre.z &&
-				pre.incl == ((pre.z->flags & SVC_RIB_DP_INCL) != 0) &&
-				memcmp(&pre.v, node_at(t, pre.z->dp_idx), sizeof(pre.v)) == 0) {
-			*out = old;
-			return 1;
+				pre.incl == ((pre.z->flags & SVC_RIB_DP_INCL) != 0)) {
+			struct svc_node was = head_node(t, pre.z->dp_idx);
+
+			if (memcmp(&pre.v, &was, sizeof(was)) == 0) {
+				*out = old;
+				return 1;
+			}
 		}
 	}
 	ret = fill(b, y, incl, c, old_valid ? &old : NULL, leaf, &n_leaf, tops,
@@ -531,15 +603,32 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 	v.pos = (uint16_t)c;
 	set_fp(&t->rib, &v, y, d, c);
 	if (k != 0) {
-		struct svc_node *dst;
+		bool packed = true;
+		uint32_t tag = 0;
 
-		v.child_base = alloc_fresh(b, SVC_RETIRE_NODES, k, &ret);
-		if (v.child_base == 0)
-			return ret;
-		dst = svc_arena_ptr(&t->node_arena, v.child_base);
-		memcpy(dst, vals, k * sizeof(vals[0]));
+		for (i = 0; i < k && packed; i++)
+			packed = (vals[i].child_vec | vals[i].leaf_vec) == 0 &&
+				svc_fp_len(vals[i].fp_at) <= SVC_TERM_FP_MAX;
+		if (packed) {
+			struct svc_term *dst;
+
+			v.child_base = alloc_fresh(b, SVC_RETIRE_TERMS, k, &ret);
+			if (v.child_base == 0)
+				return ret;
+			dst = svc_arena_ptr(&t->term_arena, v.child_base);
+			for (i = 0; i < k; i++)
+				dst[i] = term_pack(&vals[i]);
+			v.fp_at |= SVC_KIDS_PACKED;
+			tag = SVC_DP_TERM;
+		} else {
+			v.child_base = alloc_fresh(b, SVC_RETIRE_NODES, k, &ret);
+			if (v.child_base == 0)
+				return ret;
+			memcpy(svc_arena_ptr(&t->node_arena, v.child_base), vals,
+					k * sizeof(vals[0]));
+		}
 		for (i = 0; i < k; i++) {
-			ret = push_fixup(b, vtop[i], v.child_base + i, vincl[i]);
+			ret = push_fixup(b, vtop[i], (v.child_base + i) | tag, vincl[i]);
 			if (ret != 0)
 				return ret;
 		}
@@ -558,7 +647,7 @@ rebuild(struct svc_build *b, struct svc_rib_node *y, unsigned int d, bool incl,
 	ret = 0;
 	if (old_valid) {
 		if (old.child_vec != 0)
-			ret = push_retire(b, SVC_RETIRE_NODES, old.child_base,
+			ret = push_retire(b, kids_kind(&old), old.child_base,
 					(uint32_t)__builtin_popcountll(old.child_vec));
 		if (ret == 0 && old.leaf_vec != 0 && !reuse_leaves)
 			ret = push_retire(b, SVC_RETIRE_LEAVES, old.leaf_base,
@@ -621,7 +710,7 @@ build_region(struct svc_build *b, struct svc_rib_node *y, unsigned int d,
 	if ((y->flags & (SVC_RIB_DP_VALID | SVC_RIB_DIRTY)) == SVC_RIB_DP_VALID &&
 			((y->flags & SVC_RIB_DP_INCL) != 0) == incl) {
 		/* unchanged subtree: the published node is still right */
-		*out = *node_at(b->t, y->dp_idx);
+		*out = head_node(b->t, y->dp_idx);
 		return 1;
 	}
 	return rebuild(b, y, d, incl, chain, out);
@@ -1009,8 +1098,7 @@ svc_build_rollback(struct svc_build *b)
 	for (i = 0; i < b->fresh.n; i++) {
 		struct svc_fresh *f = svc_vec_at(&b->fresh, i);
 
-		svc_arena_free(f->kind == SVC_RETIRE_NODES ?
-				&t->node_arena : &t->leaf_arena, f->idx, f->n);
+		svc_arena_free(kind_arena(t, f->kind), f->idx, f->n);
 	}
 	free_new_root(b);
 	b->inplace_used = false;
@@ -1064,6 +1152,9 @@ svc_free_item(struct svctable *t, const struct svc_retire *it)
 	case SVC_RETIRE_LEAVES:
 		svc_arena_free(&t->leaf_arena, it->idx, it->n);
 		break;
+	case SVC_RETIRE_TERMS:
+		svc_arena_free(&t->term_arena, it->idx, it->n);
+		break;
 	case SVC_RETIRE_RULE:
 		svc_arena_free(&t->rule_arena, it->idx, 1);
 		break;
@@ -1085,6 +1176,8 @@ svc_item_bytes(const struct svctable *t, const struct svc_retire *it)
 		return t->node_arena.unit * it->n;
 	case SVC_RETIRE_LEAVES:
 		return t->leaf_arena.unit * it->n;
+	case SVC_RETIRE_TERMS:
+		return t->term_arena.unit * it->n;
 	case SVC_RETIRE_RULE:
 		return t->rule_arena.unit;
 	case SVC_RETIRE_TSET:
@@ -1145,14 +1238,45 @@ key_window(const uint64_t w[5], unsigned int at, unsigned int len)
 	return (uint32_t)((x << (at & 63)) >> (128 - len));
 }
 
+/* a terminal record: the same test as a terminal node's */
+static inline void
+step_term(const struct svctable *t, struct lk_state *s)
+{
+	const struct svc_term r = t->terms[s->node & ~SVC_DP_TERM];
+	unsigned int from = r.from, len = r.fp_len;
+
+	s->node = 0;
+	if (len != 0 && key_window(s->w, from, len) != r.fp)
+		return;
+	if (from <= s->seen && from + len > s->seen)
+		s->seen = from + len;
+	if (r.whole && s->seen >= from + len) {
+		s->cand[s->ncand++] = r.rule | SVC_CAND_RULE | SVC_CAND_SURE;
+	} else {
+		s->cand[s->ncand++] = r.rule | SVC_CAND_RULE;
+		rte_prefetch0(&t->rules[r.rule]);
+	}
+}
+
 static inline void
 step(const struct svctable *t, struct lk_state *s)
 {
-	const struct svc_node *nd = &t->nodes[s->node];
-	uint64_t cv = nd->child_vec, lv = nd->leaf_vec;
-	uint16_t fpa = nd->fp_at;
-	unsigned int pos, i, off, chunk, from = svc_fp_from(fpa), len = svc_fp_len(fpa);
+	const struct svc_node *nd;
+	uint64_t cv, lv;
+	uint16_t fpa;
+	unsigned int pos, i, off, chunk, from, len;
 	uint32_t sure;
+
+	if (s->node & SVC_DP_TERM) {
+		step_term(t, s);
+		return;
+	}
+	nd = &t->nodes[s->node];
+	cv = nd->child_vec;
+	lv = nd->leaf_vec;
+	fpa = nd->fp_at;
+	from = svc_fp_from(fpa);
+	len = svc_fp_len(fpa);
 
 	/* the key leaves the path in bits every prefix below shares: stop */
 	if (len != 0 && key_window(s->w, from, len) != nd->fp) {
@@ -1192,9 +1316,16 @@ step(const struct svctable *t, struct lk_state *s)
 	if ((cv >> chunk) & 1) {
 		/* acquire: a commit may store child_base in place, after writing
 		 * the array it names */
-		s->node = __atomic_load_n(&nd->child_base, __ATOMIC_ACQUIRE) +
+		uint32_t ci = __atomic_load_n(&nd->child_base, __ATOMIC_ACQUIRE) +
 			(uint32_t)__builtin_popcountll(cv & ((1ull << chunk) - 1));
-		rte_prefetch0(&t->nodes[s->node]);
+
+		if (fpa & SVC_KIDS_PACKED) {
+			s->node = ci | SVC_DP_TERM;
+			rte_prefetch0(&t->terms[ci]);
+		} else {
+			s->node = ci;
+			rte_prefetch0(&t->nodes[ci]);
+		}
 	} else {
 		s->node = 0;
 	}
@@ -1373,8 +1504,10 @@ struct check_ctx {
 	const struct svctable *t;
 	uint8_t *nmap;                 /* node units seen */
 	uint8_t *lmap;                 /* leaf units seen */
+	uint8_t *tmap;                 /* term units seen */
 	uint64_t nodes;                /* reachable node units */
 	uint64_t leaves;
+	uint64_t terms;
 	uint64_t heads;                /* reachable nodes (each needs a rib head) */
 	uint8_t *live;                 /* rules some rib node holds */
 	char *msg;
@@ -1436,7 +1569,18 @@ check_node(struct check_ctx *c, const struct svc_node *v, unsigned int depth)
 		mark(c, c->lmap, t->leaf_arena.cap, v->leaf_base, nl, "leaf array");
 		c->leaves += nl;
 	}
-	if (nc != 0) {
+	if (nc != 0 && (v->fp_at & SVC_KIDS_PACKED)) {
+		mark(c, c->tmap, t->term_arena.cap, v->child_base, nc, "term array");
+		c->terms += nc;
+		for (i = 0; i < nc && c->err == 0; i++) {
+			struct svc_node tv = term_node(&t->terms[v->child_base + i]);
+
+			check_node(c, &tv, depth + 1);
+			if ((tv.child_vec | tv.leaf_vec) != 0 || svc_fp_from(tv.fp_at) +
+					svc_fp_len(tv.fp_at) > SVCTABLE_KEY_BITS)
+				check_fail(c, "bad term record", v->child_base + i, tv.fp_at);
+		}
+	} else if (nc != 0) {
 		mark(c, c->nmap, t->node_arena.cap, v->child_base, nc, "child array");
 		c->nodes += nc;
 		for (i = 0; i < nc && c->err == 0; i++)
@@ -1458,7 +1602,8 @@ find_orphan(struct check_ctx *c, const uint8_t *hmap, uint32_t idx)
 				(unsigned long long)v->leaf_vec, v->leaf_base);
 		return true;
 	}
-	for (i = 0; i < nc; i++)
+	/* records are not followed: hmap covers the node arena only */
+	for (i = 0; i < nc && !(v->fp_at & SVC_KIDS_PACKED); i++)
 		if (find_orphan(c, hmap, v->child_base + i))
 			return true;
 	return false;
@@ -1469,7 +1614,7 @@ mark_heads(const struct svc_rib_node *x, uint8_t *hmap)
 {
 	if (x == NULL)
 		return;
-	if (x->flags & SVC_RIB_DP_VALID)
+	if ((x->flags & SVC_RIB_DP_VALID) && !(x->dp_idx & SVC_DP_TERM))
 		hmap[x->dp_idx >> 3] |= (uint8_t)(1u << (x->dp_idx & 7));
 	mark_heads(svc_rib_kid(x, 0), hmap);
 	mark_heads(svc_rib_kid(x, 1), hmap);
@@ -1548,12 +1693,16 @@ check_heads(struct check_ctx *c, const struct svc_rib_node *x, uint64_t *heads)
 					svc_rib_key(&c->t->rib, x), x->len) < x->len))
 			check_fail(c, "rib child misplaced", x->len, i);
 	if (x->flags & SVC_RIB_DP_VALID) {
-		uint32_t idx = x->dp_idx;
+		bool term = (x->dp_idx & SVC_DP_TERM) != 0;
+		uint32_t idx = x->dp_idx & ~SVC_DP_TERM;
+		const uint8_t *map = term ? c->tmap : c->nmap;
 
 		(*heads)++;
-		if (idx == 0 || idx >= c->t->node_arena.cap ||
-				!(c->nmap[idx >> 3] & (1u << (idx & 7))))
-			check_fail(c, "rib head points at no live node", x->len, idx);
+		if (idx == 0 || idx >= (term ? c->t->term_arena.cap : c->t->node_arena.cap) ||
+				!(map[idx >> 3] & (1u << (idx & 7))))
+			check_fail(c, "rib head points at no live node", x->len, x->dp_idx);
+		else if (term && svc_rib_rule(x) != c->t->terms[idx].rule)
+			check_fail(c, "rib head's record names another rule", x->len, idx);
 	}
 	check_heads(c, svc_rib_kid(x, 0), heads);
 	check_heads(c, svc_rib_kid(x, 1), heads);
@@ -1563,9 +1712,11 @@ int
 svc_check(const struct svctable *t, char *msg, size_t msglen)
 {
 	struct check_ctx c = { .t = t, .msg = msg, .msglen = msglen };
-	uint64_t pend_nodes = 0, pend_leaves = 0, pend_rules = 0;
-	uint64_t free_nodes = 0, free_leaves = 0, rules = 0, heads = 0;
-	const struct svc_arena *arenas[2] = { &t->node_arena, &t->leaf_arena };
+	uint64_t pend[3] = { 0 }, freed[3] = { 0 }, pend_rules = 0, rules = 0, heads = 0;
+	const struct svc_arena *arenas[3] = { &t->node_arena, &t->leaf_arena, &t->term_arena };
+	const char *const names[3] = { "node", "leaf", "term" };
+	uint8_t *maps[3];
+	uint64_t reached[3];
 	uint32_t i, s, q;
 	uint8_t *hmap;
 
@@ -1573,9 +1724,11 @@ svc_check(const struct svctable *t, char *msg, size_t msglen)
 		msg[0] = '\0';
 	c.nmap = calloc(t->node_arena.cap / 8 + 1, 1);
 	c.lmap = calloc(t->leaf_arena.cap / 8 + 1, 1);
-	if (c.nmap == NULL || c.lmap == NULL) {
+	c.tmap = calloc(t->term_arena.cap / 8 + 1, 1);
+	if (c.nmap == NULL || c.lmap == NULL || c.tmap == NULL) {
 		free(c.nmap);
 		free(c.lmap);
+		free(c.tmap);
 		snprintf(msg, msglen, "out of memory");
 		return -ENOMEM;
 	}
@@ -1616,26 +1769,27 @@ svc_check(const struct svctable *t, char *msg, size_t msglen)
 			free(hmap);
 		}
 	}
+	maps[0] = c.nmap;
+	maps[1] = c.lmap;
+	maps[2] = c.tmap;
 	for (q = 0; q < t->rq_count; q++) {
 		const struct svc_retire_batch *rb = &t->rq[(t->rq_head + q) % t->rq_size];
 
 		for (i = 0; i < rb->n; i++) {
 			const struct svc_retire *it = &rb->items[i];
+			int k = it->kind == SVC_RETIRE_NODES ? 0 :
+				it->kind == SVC_RETIRE_LEAVES ? 1 :
+				it->kind == SVC_RETIRE_TERMS ? 2 : -1;
 
-			if (it->kind == SVC_RETIRE_NODES) {
-				mark(&c, c.nmap, t->node_arena.cap, it->idx, it->n,
-						"pending nodes");
-				pend_nodes += it->n;
-			} else if (it->kind == SVC_RETIRE_LEAVES) {
-				mark(&c, c.lmap, t->leaf_arena.cap, it->idx, it->n,
-						"pending leaves");
-				pend_leaves += it->n;
+			if (k >= 0) {
+				mark(&c, maps[k], arenas[k]->cap, it->idx, it->n, "pending units");
+				pend[k] += it->n;
 			} else if (it->kind == SVC_RETIRE_RULE) {
 				pend_rules++;
 			}
 		}
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		const struct svc_arena *a = arenas[i];
 		uint32_t len;
 
@@ -1643,28 +1797,28 @@ svc_check(const struct svctable *t, char *msg, size_t msglen)
 			uint32_t idx = a->free_head[len];
 
 			while (idx != 0 && c.err == 0) {
-				mark(&c, i == 0 ? c.nmap : c.lmap, a->cap, idx, len, "free run");
-				if (i == 0)
-					free_nodes += len;
-				else
-					free_leaves += len;
+				mark(&c, maps[i], a->cap, idx, len, "free run");
+				freed[i] += len;
 				idx = *(const uint32_t *)(const void *)((const uint8_t *)
 					svc_arena_ptr(a, idx) + a->unit * len - sizeof(uint32_t));
 			}
 		}
 	}
-	if (c.err == 0 && c.nodes + pend_nodes != t->node_arena.live)
-		check_fail(&c, "node units leaked", c.nodes + pend_nodes,
-				t->node_arena.live);
-	if (c.err == 0 && c.nodes + pend_nodes + free_nodes != t->node_arena.top - 1u)
-		check_fail(&c, "node units unaccounted", c.nodes + pend_nodes + free_nodes,
-				t->node_arena.top - 1u);
-	if (c.err == 0 && c.leaves + pend_leaves != t->leaf_arena.live)
-		check_fail(&c, "leaf units leaked", c.leaves + pend_leaves,
-				t->leaf_arena.live);
-	if (c.err == 0 && c.leaves + pend_leaves + free_leaves != t->leaf_arena.top - 1u)
-		check_fail(&c, "leaf units unaccounted",
-				c.leaves + pend_leaves + free_leaves, t->leaf_arena.top - 1u);
+	reached[0] = c.nodes;
+	reached[1] = c.leaves;
+	reached[2] = c.terms;
+	for (i = 0; i < 3 && c.err == 0; i++) {
+		char what[40];
+
+		if (reached[i] + pend[i] != arenas[i]->live) {
+			snprintf(what, sizeof(what), "%s units leaked", names[i]);
+			check_fail(&c, what, reached[i] + pend[i], arenas[i]->live);
+		} else if (reached[i] + pend[i] + freed[i] != arenas[i]->top - 1u) {
+			snprintf(what, sizeof(what), "%s units unaccounted", names[i]);
+			check_fail(&c, what, reached[i] + pend[i] + freed[i],
+					arenas[i]->top - 1u);
+		}
+	}
 	svc_rib_walk(&t->rib, check_rib, &rules);
 	if (c.err == 0 && rules != t->count)
 		check_fail(&c, "rule count", rules, t->count);
@@ -1673,5 +1827,6 @@ svc_check(const struct svctable *t, char *msg, size_t msglen)
 				t->rule_arena.live);
 	free(c.nmap);
 	free(c.lmap);
+	free(c.tmap);
 	return c.err;
 }

@@ -90,13 +90,15 @@ svctable_create(const struct svctable_conf *conf)
 	t->rq_size = conf->reclaim_queue_size ? conf->reclaim_queue_size :
 		SVCTABLE_RECLAIM_QUEUE_DEFAULT;
 	/*
-	 * Worst case per committed table: 2 trie nodes and 3 leaves per
-	 * prefix (every node consumes a prefix end or a branching). Reserve
+	 * Worst case per committed table: 2 trie nodes, 3 leaves and one
+	 * terminal record per prefix (every node consumes a prefix end or a
+	 * branching; a record is the one prefix of its subtree). Reserve
 	 * room for the old and the new version of a whole-table reload plus
 	 * what waits for reclamation; reservations cost address space only.
 	 */
 	if (svc_arena_init(&t->node_arena, sizeof(struct svc_node), 8 * n + 256) != 0 ||
 			svc_arena_init(&t->leaf_arena, sizeof(uint32_t), 16 * n + 256) != 0 ||
+			svc_arena_init(&t->term_arena, sizeof(struct svc_term), 4 * n + 256) != 0 ||
 			svc_arena_init(&t->rule_arena, sizeof(struct svctable_rule),
 				2 * n + 64) != 0)
 		goto free_table;
@@ -117,6 +119,7 @@ svctable_create(const struct svctable_conf *conf)
 	svc_vec_init(&t->keep_order, sizeof(uint32_t));
 	t->nodes = (const struct svc_node *)t->node_arena.base;
 	t->leaves = (const uint32_t *)(const void *)t->leaf_arena.base;
+	t->terms = (const struct svc_term *)(const void *)t->term_arena.base;
 	t->rules = (const struct svctable_rule *)(const void *)t->rule_arena.base;
 	return t;
 
@@ -182,6 +185,7 @@ svctable_free(struct svctable *t)
 	svc_rib_fini(&t->rib);
 	svc_arena_fini(&t->rule_arena);
 	svc_arena_fini(&t->leaf_arena);
+	svc_arena_fini(&t->term_arena);
 	svc_arena_fini(&t->node_arena);
 	free(t);
 }
@@ -960,7 +964,8 @@ svctable_memory(const struct svctable *t, struct svctable_memory *m)
 		for (i = 0; i < rb->n; i++) {
 			const struct svc_retire *it = &rb->items[i];
 
-			if (it->kind == SVC_RETIRE_NODES || it->kind == SVC_RETIRE_LEAVES)
+			if (it->kind == SVC_RETIRE_NODES || it->kind == SVC_RETIRE_LEAVES ||
+					it->kind == SVC_RETIRE_TERMS)
 				pend_trie += svc_item_bytes(t, it);
 			else if (it->kind == SVC_RETIRE_RULE)
 				pend_rules += svc_item_bytes(t, it);
@@ -968,7 +973,8 @@ svctable_memory(const struct svctable *t, struct svctable_memory *m)
 	}
 	mm.trie_bytes = sizeof(struct svc_root) + SVC_PAGES * SVC_PAGE_BYTES +
 		t->node_arena.live * t->node_arena.unit +
-		t->leaf_arena.live * t->leaf_arena.unit - pend_trie;
+		t->leaf_arena.live * t->leaf_arena.unit +
+		t->term_arena.live * t->term_arena.unit - pend_trie;
 	mm.rule_bytes = t->rule_arena.live * t->rule_arena.unit - pend_rules;
 	mm.target_bytes = t->tsets.bytes;
 	mm.rib_bytes = svc_rib_memory(&t->rib) +
@@ -977,10 +983,12 @@ svctable_memory(const struct svctable *t, struct svctable_memory *m)
 	mm.pending_bytes = t->pending_bytes;
 	mm.free_bytes = t->node_arena.free_units * t->node_arena.unit +
 		t->leaf_arena.free_units * t->leaf_arena.unit +
+		t->term_arena.free_units * t->term_arena.unit +
 		t->rule_arena.free_units * t->rule_arena.unit +
 		t->rib.arena.free_units * t->rib.arena.unit;
 	mm.reserved_bytes = t->node_arena.unit * t->node_arena.cap +
 		t->leaf_arena.unit * t->leaf_arena.cap +
+		t->term_arena.unit * t->term_arena.cap +
 		t->rule_arena.unit * t->rule_arena.cap +
 		t->rib.arena.unit * t->rib.arena.cap;
 	if (m != NULL)

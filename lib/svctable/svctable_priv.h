@@ -56,10 +56,11 @@
  *   leaf arena. A leaf is the rule of the longest prefix ending inside this
  *   node that covers the slot, or 0.
  * - both bitmaps 0: a terminal, the only prefix of its subtree; leaf_base
- *   holds its rule index.
+ *   holds its rule index. When every child of a node is a terminal, the
+ *   children are 8-byte records instead (SVC_KIDS_PACKED, struct svc_term).
  * - fp: a fingerprint, up to 32 key bits every prefix below shares, taken
- *   just before pos (a terminal: the first bits of its prefix past its
- *   parent's chunk). A key that differs there matches nothing below, so the
+ *   just before pos (a terminal: the first SVC_TERM_FP_MAX bits at most of
+ *   its prefix past its parent's chunk). A key that differs there matches nothing below, so the
  *   descent stops at once instead of running blind to the bottom and
  *   verifying rules that cannot match. It only ever compares bits on this
  *   node's own path, so a node copied under a new parent stays sound.
@@ -83,6 +84,40 @@ _Static_assert(sizeof(struct svc_node) == 32, "two trie nodes per cache line");
  * way down (no blind skip), lies under the prefix: the rule need not be read.
  */
 #define SVC_FP_WHOLE (1u << 14)
+
+/*
+ * fp_at flag of a node whose children are all terminals: its child array
+ * holds 8-byte svc_term records in the term arena, not 32-byte nodes. At a
+ * million prefixes some 80% of trie nodes are terminals, and most of them
+ * sit in such arrays; a terminal node uses 10 of its 32 bytes.
+ */
+#define SVC_KIDS_PACKED (1u << 15)
+
+/* a terminal's fingerprint is at most this long, so it fits a record */
+#define SVC_TERM_FP_MAX 24
+
+/*
+ * A terminal in a packed child array: the same content as a terminal node
+ * (rule, fingerprint start, length and SVC_FP_WHOLE, fingerprint), in one
+ * word. Self-contained like a node, so a record copied into a new array
+ * (its parent rebuilt elsewhere) stays sound.
+ */
+struct svc_term {
+	uint64_t fp : SVC_TERM_FP_MAX;  /* key bits [from, from + fp_len), right-aligned */
+	uint64_t fp_len : 5;            /* 0..SVC_TERM_FP_MAX */
+	uint64_t whole : 1;             /* SVC_FP_WHOLE */
+	uint64_t from : 8;
+	uint64_t rule : 25;
+	uint64_t unused : 1;
+};
+
+_Static_assert(sizeof(struct svc_term) == 8, "eight terminal records per cache line");
+
+/*
+ * Tag of a rib node's dp_idx (and of a lookup's next node): the index is a
+ * record in the term arena, not a node.
+ */
+#define SVC_DP_TERM (1u << 31)
 
 static inline unsigned int
 svc_fp_from(uint16_t fp_at)
@@ -509,6 +544,7 @@ svc_tset_of(const struct svctable_target *targets)
 enum svc_retire_kind {
 	SVC_RETIRE_NODES,
 	SVC_RETIRE_LEAVES,
+	SVC_RETIRE_TERMS,
 	SVC_RETIRE_RULE,
 	SVC_RETIRE_TSET,
 	SVC_RETIRE_ROOT,
@@ -543,11 +579,13 @@ struct svctable {
 	const struct svc_node *nodes;         /* [I] node arena base */
 	const uint32_t *leaves;               /* [I] leaf arena base */
 	const struct svctable_rule *rules;    /* [I] rule arena base */
+	const struct svc_term *terms;         /* [I] term arena base */
 
 	/* control lcore only from here on: a separate line, so control
 	 * writes never invalidate the workers' line */
 	_Alignas(64) struct svc_arena node_arena;  /* [C] */
 	struct svc_arena leaf_arena;          /* [C] */
+	struct svc_arena term_arena;          /* [C] units of one svc_term */
 	struct svc_arena rule_arena;          /* [C] units of one svctable_rule */
 	struct svc_rib rib;                   /* [C] */
 	struct svc_tset_table tsets;          /* [C] */
@@ -602,7 +640,7 @@ struct svc_fixup {
 };
 
 struct svc_fresh {
-	uint32_t kind;                        /* SVC_RETIRE_NODES / _LEAVES */
+	uint32_t kind;                        /* SVC_RETIRE_NODES / _LEAVES / _TERMS */
 	uint32_t idx;
 	uint32_t n;
 };

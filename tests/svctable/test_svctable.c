@@ -1003,6 +1003,100 @@ test_inplace(void **state)
 }
 
 /*
+ * Terminals whose siblings are all terminals live in 8-byte records
+ * (SVC_KIDS_PACKED): they must answer as terminal nodes do, turn into nodes
+ * when a prefix appears under one of them, and stay right when their parent
+ * is rebuilt over another chunk (a record says where its fingerprint
+ * starts, so a copy under the new parent is still sound).
+ */
+static struct svctable_key
+packed_key(unsigned int i, unsigned int len)
+{
+	/* a /100 provider, eight children parting in bits 100..102, tails
+	 * that differ from child to child */
+	uint64_t tail = 0x9e3779b97f4a7c15ull * (i + 1);
+
+	return masked(key_from(0x0123456789abcdefull, 0xfedcba9870000000ull |
+			(uint64_t)i << 25 | (tail >> 42), tail, tail ^ 0xffull << 56),
+			len);
+}
+
+static void
+test_packed(void **state)
+{
+	struct svctable *t = mk_table(64);
+	struct svctable_key p = packed_key(0, 100), k, q;
+	unsigned int i;
+
+	(void)state;
+	assert_int_equal(ins(t, &p, 100, 99), 0);
+	for (i = 0; i < 8; i++) {
+		k = packed_key(i, 200);
+		assert_int_equal(ins(t, &k, 200, i), 0);
+	}
+	check_table(t);
+	/* the eight terminals are records; the /100 node is a node */
+	assert_int_equal(t->term_arena.live, 8);
+	for (i = 0; i < 8; i++) {
+		k = packed_key(i, 256);
+		assert_int_equal(lookup_id(t, &k), i);
+		/* off the fingerprint (bit 110), and past it (bit 199) */
+		q = k;
+		flip_bit(&q, 110);
+		assert_int_equal(lookup_id(t, &q), 99);
+		q = k;
+		flip_bit(&q, 199);
+		assert_int_equal(lookup_id(t, &q), 99);
+		/* a longer key under the prefix: its own bits past 200 vary */
+		q = k;
+		flip_bit(&q, 230);
+		assert_int_equal(lookup_id(t, &q), i);
+	}
+
+	/* a prefix under child 3: its array holds a node again */
+	k = packed_key(3, 220);
+	k.bytes[26] ^= 0x10; /* bit 211 */
+	assert_int_equal(ins(t, &k, 220, 33), 0);
+	check_table(t);
+	/* the seven others are nodes now; the /220 alone is a record */
+	assert_int_equal(t->term_arena.live, 1);
+	assert_int_equal(lookup_id(t, &k), 33);
+	q = packed_key(3, 256);
+	assert_int_equal(lookup_id(t, &q), 3);
+	q = packed_key(5, 256);
+	assert_int_equal(lookup_id(t, &q), 5);
+	assert_int_equal(svctable_delete(t, &k, 220), 0);
+	check_table(t);
+	assert_int_equal(t->term_arena.live, 8);
+
+	/* without the /100, the children's node starts at bit 100, not 99:
+	 * records copied under it keep their fingerprints' start */
+	assert_int_equal(svctable_delete(t, &p, 100), 0);
+	check_table(t);
+	for (i = 0; i < 8; i++) {
+		k = packed_key(i, 256);
+		assert_int_equal(lookup_id(t, &k), i);
+		q = k;
+		flip_bit(&q, 110);
+		assert_int_equal(lookup_id(t, &q), UINT32_MAX);
+		q = k;
+		flip_bit(&q, 199);
+		assert_int_equal(lookup_id(t, &q), UINT32_MAX);
+	}
+	assert_int_equal(ins(t, &p, 100, 99), 0);
+	check_table(t);
+	for (i = 0; i < 8; i++) {
+		k = packed_key(i, 200);
+		assert_int_equal(svctable_delete(t, &k, 200), 0);
+		q = packed_key(i, 256);
+		assert_int_equal(lookup_id(t, &q), 99);
+	}
+	check_table(t);
+	assert_int_equal(t->term_arena.live, 0);
+	svctable_free(t);
+}
+
+/*
  * A commit that changes several root entries is built aside: it publishes a
  * new root whose changed pages are copies, while the root a reader may still
  * hold keeps every entry and page it had (until a grace period frees them),
@@ -1522,6 +1616,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_inplace),
 		cmocka_unit_test(test_root_pages),
 		cmocka_unit_test(test_hints),
+		cmocka_unit_test(test_packed),
 		cmocka_unit_test(test_differential),
 	};
 	const struct CMUnitTest longrun[] = {
