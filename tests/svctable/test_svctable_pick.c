@@ -167,26 +167,28 @@ test_formula(void **state)
 
 	(void)state;
 	assert_int_equal(svctable_flow_hash(0x0a000001, 77), oracle_hash(0x0a000001, 77));
-	assert_int_equal(r->n_targets, 5);
-	assert_int_equal(r->n_active, 3);
-	assert_int_equal(r->lut_bits, SVCTABLE_LUT_BITS);
+	assert_int_equal(r->tset->n_targets, 5);
+	assert_int_equal(r->tset->n_active, 3);
+	assert_int_equal(r->tset->lut_bits, SVCTABLE_LUT_BITS);
 	/* sorted: priority 2 first (higher number preferred), by id */
-	assert_int_equal(r->targets[0].id, 6);
-	assert_int_equal(r->targets[1].id, 17);
-	assert_int_equal(r->targets[2].id, 900);
-	assert_int_equal(r->targets[3].id, 4242);
-	assert_int_equal(r->targets[4].id, 5);
+	assert_int_equal(r->tset->targets[0].id, 6);
+	assert_int_equal(r->tset->targets[1].id, 17);
+	assert_int_equal(r->tset->targets[2].id, 900);
+	assert_int_equal(r->tset->targets[3].id, 4242);
+	assert_int_equal(r->tset->targets[4].id, 5);
 	for (j = 0; j < (1u << SVCTABLE_LUT_BITS); j += 7) {
 		/* the preferred group: priority 2, draining member included */
 		struct svctable_target grp[4] = { tg[0], tg[1], tg[2], tg[4] };
 
-		assert_int_equal(r->targets[svctable_rule_lut(r)[j]].id, oracle_owner(grp, 4, j));
+		assert_int_equal(r->tset->targets[svctable_rule_lut(r)[j]].id,
+				oracle_owner(grp, 4, j));
 	}
 	/* pick = lut[top 16 bits] */
 	for (i = 0; i < 1000; i++) {
 		uint64_t h = g_hash[i];
 
-		assert_ptr_equal(svctable_pick(r, h), &r->targets[svctable_rule_lut(r)[h >> 48]]);
+		assert_ptr_equal(svctable_pick(r, h),
+				&r->tset->targets[svctable_rule_lut(r)[h >> 48]]);
 	}
 	svctable_free(t);
 }
@@ -348,8 +350,8 @@ test_draining(void **state)
 	a = fwd_rule(t, 1, tg, 8);
 	tg[5].weight = 0; /* drain target 6 */
 	d = fwd_rule(t, 2, tg, 8);
-	assert_int_equal(d->n_targets, 8); /* still in the rule */
-	assert_int_equal(d->n_active, 7);
+	assert_int_equal(d->tset->n_targets, 8); /* still in the rule */
+	assert_int_equal(d->tset->n_active, 7);
 	f = moved(a, d, from_is, 6);
 	print_message("  drain 1 of 8: %.4f of flows moved, all from it\n", f);
 	for (i = 0; i < N_FLOWS; i++)
@@ -385,14 +387,14 @@ test_groups(void **state)
 	(void)state;
 	/* the preferred group is all draining: fall through to priority 1 */
 	r = fwd_rule(t, 1, tg, 4);
-	assert_int_equal(r->n_active, 1);
-	assert_int_equal(r->lut_bits, 0);
+	assert_int_equal(r->tset->n_active, 1);
+	assert_int_equal(r->tset->lut_bits, 0);
 	for (i = 0; i < 1000; i++)
 		assert_int_equal(svctable_pick(r, g_hash[i])->id, 3);
 	/* every weight 0: no target, the app counts a drop */
 	tg[2].weight = 0;
 	none = fwd_rule(t, 2, tg, 4);
-	assert_int_equal(none->n_active, 0);
+	assert_int_equal(none->tset->n_active, 0);
 	assert_null(svctable_rule_lut(none));
 	assert_null(svctable_pick(none, g_hash[0]));
 	/* a live higher group wins over a lower one */
@@ -435,7 +437,7 @@ test_interning(void **state)
 	rb = fwd_rule(t, 2, b, 3); /* same list, another order */
 	svctable_memory(t, &m2);
 	assert_ptr_equal(svctable_rule_lut(ra), svctable_rule_lut(rb));
-	assert_ptr_equal(ra->targets, rb->targets);
+	assert_ptr_equal(ra->tset, rb->tset);
 	assert_int_equal(m1.target_bytes, m2.target_bytes);
 	assert_true(m1.target_bytes >= (2u << SVCTABLE_LUT_BITS));
 	svctable_free(t);
