@@ -43,7 +43,7 @@
 #define SVC_CAND_RULE (1u << 31)
 /* candidate tag: every bit of its prefix was compared on the way down, so it
  * covers the key without a look at the rule (leaf positions stay below 2^30:
- * the leaf arena holds 16 per rule, at most 2^27) */
+ * the leaf arena holds 16 per rule, at most 2^26) */
 #define SVC_CAND_SURE (1u << 30)
 
 /*

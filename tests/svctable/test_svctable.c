@@ -831,7 +831,7 @@ test_reclaim(void **state)
 	assert_int_equal(lookup_id(t, &k), 5);
 	check_table(t);
 
-	/* the rule arena holds 2 * max_rules + 64 objects: without grace
+	/* the rule arena holds 4 * max_rules + 128 units: without grace
 	 * periods ending, churn stops with -EAGAIN, never with a lost update */
 	rte_rcu_qsbr_thread_offline(v, 0);
 	rte_rcu_qsbr_thread_unregister(v, 0);
