@@ -1379,21 +1379,30 @@ svctable_pick_bulk(const struct svctable_rule *const rules[],
 		const uint64_t hashes[], uint32_t n,
 		const struct svctable_target *targets[])
 {
-	uint32_t i, got = 0;
+	const uint16_t *ent[SVCTABLE_LOOKUP_BATCH];
+	uint32_t i, j, m, got = 0;
 
 	if (unlikely(rules == NULL || hashes == NULL || targets == NULL))
 		return 0;
-	for (i = 0; i < n; i++) {
-		const struct svctable_rule *r = rules[i];
+	for (i = 0; i < n; i += m) {
+		m = n - i < SVCTABLE_LOOKUP_BATCH ? n - i : SVCTABLE_LOOKUP_BATCH;
+		/* the lut entries first, prefetched; the counts and lut_bits sit
+		 * behind rule->tset, so each is found once, here */
+		for (j = 0; j < m; j++) {
+			const struct svctable_rule *r = rules[i + j];
+			const uint16_t *lut = r != NULL ? svctable_rule_lut(r) : NULL;
 
-		const uint16_t *lut = r != NULL ? svctable_rule_lut(r) : NULL;
-
-		if (lut != NULL)
-			rte_prefetch0(&lut[(hashes[i] >> 1) >> (63 - r->tset->lut_bits)]);
-	}
-	for (i = 0; i < n; i++) {
-		targets[i] = svctable_pick(rules[i], hashes[i]);
-		got += targets[i] != NULL;
+			ent[j] = lut != NULL ?
+				&lut[(hashes[i + j] >> 1) >> (63 - r->tset->lut_bits)] : NULL;
+			if (ent[j] != NULL)
+				rte_prefetch0(ent[j]);
+		}
+		/* as svctable_pick() */
+		for (j = 0; j < m; j++) {
+			targets[i + j] = ent[j] != NULL ?
+				&rules[i + j]->tset->targets[*ent[j]] : NULL;
+			got += ent[j] != NULL;
+		}
 	}
 	return got;
 }

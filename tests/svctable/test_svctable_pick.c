@@ -443,6 +443,62 @@ test_interning(void **state)
 	svctable_free(t);
 }
 
+/*
+ * svctable_pick_bulk() is svctable_pick() over a burst: for bursts that
+ * end inside and across its batches, with rules of every kind mixed (a
+ * 65536-entry lut, one active target, no active target, not FORWARD, a
+ * long /200 prefix, NULL).
+ */
+static void
+test_bulk_is_pick(void **state)
+{
+	enum { N = 100 };
+	struct svctable *t = mk_table();
+	struct svctable_target tg[6], drained[2];
+	struct svctable_rule_conf rc = { .action = SVCTABLE_ACTION_LOCAL };
+	const struct svctable_rule *kinds[6], *rules[N];
+	const struct svctable_target *out[N];
+	struct svctable_key k;
+	uint32_t i, n, want;
+
+	(void)state;
+	equal_targets(tg, 6, 10);
+	equal_targets(drained, 2, 50);
+	drained[0].weight = 0;
+	drained[1].weight = 0;
+	kinds[0] = fwd_rule(t, 1, tg, 6);
+	kinds[1] = fwd_rule(t, 2, tg, 1);
+	kinds[2] = fwd_rule(t, 3, drained, 2);
+	memset(&k, 0, sizeof(k));
+	k.bytes[0] = 0x99;
+	assert_int_equal(svctable_insert(t, &k, 8, &rc), 0);
+	kinds[3] = svctable_lookup(t, &k);
+	assert_non_null(kinds[3]);
+	kinds[4] = NULL;
+	memset(&k, 0x5c, sizeof(k));
+	svctable_key_mask(&k, 200);
+	rc.action = SVCTABLE_ACTION_FORWARD;
+	rc.targets = &tg[2];
+	rc.n_targets = 3;
+	assert_int_equal(svctable_insert(t, &k, 200, &rc), 0);
+	assert_int_equal(svctable_get(t, &k, 200, &kinds[5]), 0);
+	assert_int_equal(kinds[5]->tset->lut_bits, SVCTABLE_LUT_BITS);
+	for (i = 0; i < N; i++)
+		rules[i] = kinds[(i * 7 + i / 6) % 6];
+	for (n = 1; n <= N; n += n < 40 ? 1 : 13) {
+		want = 0;
+		memset(out, 0xee, sizeof(out));
+		for (i = 0; i < n; i++)
+			want += svctable_pick(rules[i], g_hash[n + i]) != NULL;
+		assert_int_equal(svctable_pick_bulk(rules, g_hash + n, n, out), want);
+		for (i = 0; i < n; i++)
+			assert_ptr_equal(out[i], svctable_pick(rules[i], g_hash[n + i]));
+		/* nothing past the burst is written */
+		assert_true(n == N || out[n] == (const void *)(uintptr_t)0xeeeeeeeeeeeeeeeeull);
+	}
+	svctable_free(t);
+}
+
 int
 main(void)
 {
@@ -453,6 +509,7 @@ main(void)
 		cmocka_unit_test(test_draining),
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_interning),
+		cmocka_unit_test(test_bulk_is_pick),
 	};
 
 	return cmocka_run_group_tests_name("svctable_pick", tests, setup, teardown);
