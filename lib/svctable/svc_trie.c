@@ -1144,23 +1144,29 @@ mask_top(int n)
 
 /*
  * Does the key lie under the rule's prefix? Only the rule's own bytes are
- * read (its neighbour may be freed, or poisoned under ASan), and without a
- * branch on the length: a 32-byte rule holds key bits 0..95 at +20..+31, a
- * 64-byte one bits 0..255 at +20..+51. Bits 96..255 are read from +32 of a
- * long rule, and from the rule's own header of a short one, where the mask
- * of a prefix of at most 96 bits discards them.
+ * read (its neighbour may be freed, or poisoned under ASan): key bits 0..95
+ * at +20..+31 of every rule, bits 96..255 at +32..+51 of a 64-byte one.
+ * One branch, on the size class: a short prefix is compared with one
+ * 128-bit shift instead of masks. (A /tmp harness, 4096 rules in random
+ * order: 10.5 cycles per check with /48../96 rules and 16 with a quarter
+ * long ones, against 19.5 for a branchless masked compare of all four
+ * words and 21-26 for the loop over 64-byte rules this replaces.)
  */
 static inline bool
 rule_covers(const struct svctable_rule *r, const uint64_t w[5])
 {
 	const uint8_t *p = r->prefix;
+	const uint8_t *q = p + SVCTABLE_RULE_SHORT_BITS / 8;
 	int len = r->prefix_len;
-	const uint8_t *q = len > SVCTABLE_RULE_SHORT_BITS ?
-		p + SVCTABLE_RULE_SHORT_BITS / 8 : (const uint8_t *)r;
+	uint64_t d0 = w[0] ^ load_be64(p);
+	uint64_t d1 = w[1] ^ (uint64_t)load_be32(p + 8) << 32;
 	uint64_t d;
 
-	d = (w[0] ^ load_be64(p)) & mask_top(len);
-	d |= (w[1] ^ ((uint64_t)load_be32(p + 8) << 32 | load_be32(q))) & mask_top(len - 64);
+	if (likely(len <= SVCTABLE_RULE_SHORT_BITS))
+		/* the top len bits of d0:d1 (two shifts: each stays below 128;
+		 * d1's low half, key bits 96..127, is shifted out) */
+		return ((((unsigned __int128)d0 << 64 | d1) >> (127 - len)) >> 1) == 0;
+	d = d0 | ((d1 ^ load_be32(q)) & mask_top(len - 64));
 	d |= (w[2] ^ load_be64(q + 4)) & mask_top(len - 128);
 	d |= (w[3] ^ load_be64(q + 12)) & mask_top(len - 192);
 	return d == 0;
