@@ -200,6 +200,12 @@ _Static_assert(32 - 20 == SVCTABLE_RULE_SHORT_BITS / 8,
  *
  * Thread: any (a worker, between quiescent state reports, for a rule it
  * looked up).
+ *
+ * @param rule
+ *   A rule from the table (svctable_get(), a lookup, a walk); not NULL.
+ * @param out
+ *   Out: the prefix, bits past prefix_len zero (a valid svctable_txn_add()
+ *   prefix with length rule->prefix_len).
  */
 static inline void
 svctable_rule_prefix(const struct svctable_rule *rule, struct svctable_key *out)
