@@ -63,7 +63,7 @@ static inline void
 target_count(struct ssr_worker *w, const struct svctable_rule *rule,
 		const struct svctable_target *t)
 {
-	uint32_t e = (rule->user_flags >> SSR_RULE_RUN_SHIFT) + (uint32_t)(t - rule->targets);
+	uint32_t e = (rule->user_flags >> SSR_RULE_RUN_SHIFT) + (uint32_t)(t - rule->tset->targets);
 
 	if (likely(e < w->n_tgt_ctr)) {
 		/* relaxed: as rule_count() */
@@ -627,7 +627,7 @@ ssr_sal_burst(struct ssr_worker *w, struct rte_mbuf **pkts, unsigned int n)
 		if (picks[i] == NULL)
 			continue;
 		e = (rules[i]->user_flags >> SSR_RULE_RUN_SHIFT) +
-			(uint32_t)(picks[i] - rules[i]->targets);
+			(uint32_t)(picks[i] - rules[i]->tset->targets);
 		if (likely(e < w->n_tgt_ctr))
 			rte_prefetch0(&w->tgt_ctr[e]);
 	}

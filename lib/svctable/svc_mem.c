@@ -131,6 +131,79 @@ svc_arena_free(struct svc_arena *a, uint32_t idx, uint32_t n)
 		svc_poison(svc_arena_ptr(a, idx), bytes - 8);
 }
 
+/*
+ * Join the free single units that pair up (2i, 2i + 1) into free runs of
+ * two. Only when the bump region is used up: a scan of the whole list.
+ */
+static int
+pair_singles(struct svc_arena *a)
+{
+	size_t nbytes = a->cap / 8 + 1, i;
+	uint8_t *seen = calloc(nbytes, 1);
+	uint32_t idx, next, joined = 0;
+
+	if (seen == NULL)
+		return -ENOMEM;
+	for (idx = a->free_head[1]; idx != 0; idx = *link_of(a, idx, 1))
+		seen[idx >> 3] |= (uint8_t)(1u << (idx & 7));
+	/* relink the units that have no free partner; the others are joined
+	 * below, once no link of theirs is still to be read */
+	idx = a->free_head[1];
+	a->free_head[1] = 0;
+	for (; idx != 0; idx = next) {
+		uint32_t even = idx & ~1u;
+
+		next = *link_of(a, idx, 1);
+		if (((seen[even >> 3] >> (even & 7)) & 3) != 3) {
+			*link_of(a, idx, 1) = a->free_head[1];
+			a->free_head[1] = idx;
+		}
+	}
+	for (i = 0; i < nbytes; i++) {
+		/* bit j set: units 8i + j (j even) and 8i + j + 1 are both free */
+		unsigned int m = seen[i] & (seen[i] >> 1) & 0x55u;
+
+		for (; m != 0; m &= m - 1) {
+			uint32_t even = (uint32_t)(i * 8) + (uint32_t)__builtin_ctz(m);
+
+			svc_unpoison(svc_arena_ptr(a, even), a->unit * 2);
+			a->free_units -= 2;
+			a->live += 2;
+			svc_arena_free(a, even, 2);
+			joined++;
+		}
+	}
+	free(seen);
+	return joined != 0 ? 0 : -ENOSPC;
+}
+
+uint32_t
+svc_arena_alloc_pair(struct svc_arena *a)
+{
+	uint32_t idx = a->free_head[2];
+
+	if (idx == 0 && a->cap - a->top >= 2 + (a->top & 1)) {
+		/* an odd top unit goes to the single units' list */
+		if (a->top & 1) {
+			a->live++;
+			svc_arena_free(a, a->top++, 1);
+		}
+		idx = a->top;
+		a->top += 2;
+		a->live += 2;
+		return idx;
+	}
+	if (idx == 0 && pair_singles(a) == 0)
+		idx = a->free_head[2];
+	if (idx == 0)
+		return 0;
+	svc_unpoison(svc_arena_ptr(a, idx), a->unit * 2);
+	a->free_head[2] = *link_of(a, idx, 2);
+	a->free_units -= 2;
+	a->live += 2;
+	return idx;
+}
+
 void
 svc_vec_init(struct svc_vec *v, uint32_t esz)
 {

@@ -69,14 +69,13 @@ svc_key_valid(const struct svctable_key *k, unsigned int len)
 }
 
 int
-svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules,
-		uint32_t max_nodes)
+svc_rib_init(struct svc_rib *r, const uint8_t *rule_base, uint32_t max_nodes)
 {
 	uint32_t idx;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
-	r->rules = rules;
+	r->rule_base = rule_base;
 	ret = svc_arena_init(&r->arena, sizeof(struct svc_rib_node), max_nodes + 1);
 	if (ret != 0)
 		return ret;
@@ -194,11 +193,12 @@ svc_rib_find(const struct svc_rib *r, const struct svctable_key *key,
 		unsigned int len)
 {
 	struct svc_rib_node *x = r->root;
+	struct svctable_key kb;
 
 	while (x != NULL && x->len < len)
 		x = svc_rib_kid(x, svc_key_bit(key, x->len));
 	if (x == NULL || x->len != len || svc_rib_rule(x) == 0 ||
-			svc_key_diff(key, svc_rib_key(r, x), len) < len)
+			svc_key_diff(key, svc_rib_key(r, x, &kb), len) < len)
 		return NULL;
 	return x;
 }
@@ -244,6 +244,7 @@ insert_below(struct svc_rib *r, struct svc_rib_node *start,
 {
 	struct svc_rib_node *x = start, *c;
 	const struct svctable_key *k;
+	struct svctable_key kb;
 	unsigned int d;
 
 	while (x->len < len) {
@@ -253,7 +254,7 @@ insert_below(struct svc_rib *r, struct svc_rib_node *start,
 		x = c;
 	}
 	/* the key agrees with every node of the path up to min(d, its len) */
-	k = svc_rib_key(r, x);
+	k = svc_rib_key(r, x, &kb);
 	d = svc_key_diff(key, k, x->len < len ? x->len : len);
 	x = start;
 	for (;;) {
@@ -336,6 +337,7 @@ static struct svc_rib_node *
 prune(struct svc_rib *r, struct svc_rib_node *x, uint32_t *leaks)
 {
 	struct svc_rib_node *only;
+	struct svctable_key kb;
 	unsigned int i;
 
 	for (i = 0; i < 2; i++)
@@ -354,7 +356,7 @@ prune(struct svc_rib *r, struct svc_rib_node *x, uint32_t *leaks)
 	if (x->flags & SVC_RIB_DP_VALID)
 		(*leaks)++;
 	/* its rep is still allocated: rules go only after the prune */
-	hints_drop(r, svc_rib_key(r, x), x->len);
+	hints_drop(r, svc_rib_key(r, x, &kb), x->len);
 	node_del(r, x);
 	return only;
 }

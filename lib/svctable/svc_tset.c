@@ -145,9 +145,9 @@ lut_bits_for(uint32_t n_active)
 }
 
 static void
-lut_fill(struct svc_tset *s, uint32_t first, uint32_t end)
+lut_fill(struct svc_tset *s, uint16_t *lut, uint32_t first, uint32_t end)
 {
-	uint32_t size = 1u << s->lut_bits;
+	uint32_t size = 1u << s->pub.lut_bits;
 	uint32_t j, i;
 
 	for (j = 0; j < size; j++) {
@@ -155,7 +155,7 @@ lut_fill(struct svc_tset *s, uint32_t first, uint32_t end)
 		uint32_t owner = UINT32_MAX;
 
 		for (i = first; i < end; i++) {
-			const struct svctable_target *tg = &s->targets[i];
+			const struct svctable_target *tg = &s->pub.targets[i];
 			uint64_t h;
 			double u, score;
 
@@ -170,7 +170,7 @@ lut_fill(struct svc_tset *s, uint32_t first, uint32_t end)
 				owner = i;
 			}
 		}
-		s->lut[j] = (uint16_t)owner;
+		lut[j] = (uint16_t)owner;
 	}
 }
 
@@ -196,22 +196,20 @@ tset_build(const struct svctable_target *v, uint32_t n)
 	}
 	bits = lut_bits_for(n_active);
 	/* right after the targets: svctable_rule_lut() finds it there */
-	lut_off = sizeof(*s) + (size_t)n * sizeof(*v);
+	lut_off = offsetof(struct svc_tset, pub.targets) + (size_t)n * sizeof(*v);
 	bytes = lut_off + (n_active ? sizeof(uint16_t) << bits : 0);
 	bytes = (bytes + 63) & ~(size_t)63;
 	s = aligned_alloc(64, bytes);
 	if (s == NULL)
 		return NULL;
 	memset(s, 0, sizeof(*s));
-	s->n_targets = (uint16_t)n;
-	s->n_active = (uint16_t)n_active;
-	s->lut_bits = (uint8_t)bits;
+	s->pub.n_targets = (uint16_t)n;
+	s->pub.n_active = (uint16_t)n_active;
+	s->pub.lut_bits = (uint8_t)bits;
 	s->bytes = bytes;
-	memcpy(s->targets, v, (size_t)n * sizeof(*v));
-	if (n_active != 0) {
-		s->lut = (uint16_t *)(void *)((uint8_t *)s + lut_off);
-		lut_fill(s, first, end);
-	}
+	memcpy(s->pub.targets, v, (size_t)n * sizeof(*v));
+	if (n_active != 0)
+		lut_fill(s, (uint16_t *)(void *)((uint8_t *)s + lut_off), first, end);
 	return s;
 }
 
@@ -223,8 +221,8 @@ svc_tset_get(struct svc_tset_table *tt, const struct svctable_target *v,
 	struct svc_tset *s;
 
 	for (s = tt->buckets[h & tt->mask]; s != NULL; s = s->next)
-		if (s->hash == h && s->n_targets == n &&
-				memcmp(s->targets, v, (size_t)n * sizeof(*v)) == 0) {
+		if (s->hash == h && s->pub.n_targets == n &&
+				memcmp(s->pub.targets, v, (size_t)n * sizeof(*v)) == 0) {
 			s->refcnt++;
 			return s;
 		}

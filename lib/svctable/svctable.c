@@ -24,12 +24,16 @@
 #include "svctable_priv.h"
 
 /* measured: 56-byte rules (6 of 8 across two lines) cost a resolve SYN at 1M
- * rules about 8% more cycles than 64-byte ones, for 8 bytes per prefix */
-_Static_assert(sizeof(struct svctable_rule) == 64, "one rule per cache line");
+ * rules about 8% more cycles than 64-byte ones: a rule is one aligned 32- or
+ * 64-byte block, its header and key bytes inside it */
+_Static_assert(offsetof(struct svctable_rule, prefix) + SVCTABLE_RULE_SHORT_BITS / 8 ==
+		SVC_RULE_UNIT, "a short rule is one unit");
+_Static_assert(offsetof(struct svctable_rule, prefix) + SVCTABLE_KEY_LEN <=
+		2 * SVC_RULE_UNIT, "a long rule is two units");
 /* arena capacities (below) must fit the root entry's index fields */
 _Static_assert(8ull * SVCTABLE_MAX_RULES + 256 < (1ull << SVC_ENTRY_CHILD_BITS),
 		"node indexes fit a root entry");
-_Static_assert(2ull * SVCTABLE_MAX_RULES + 64 < (1ull << SVC_ENTRY_RULE_BITS),
+_Static_assert(SVC_RULE_UNITS_MAX(SVCTABLE_MAX_RULES) < (1ull << SVC_ENTRY_RULE_BITS),
 		"rule indexes fit a root entry");
 
 enum { OP_NONE, OP_ADD, OP_DEL };
@@ -99,12 +103,10 @@ svctable_create(const struct svctable_conf *conf)
 	if (svc_arena_init(&t->node_arena, sizeof(struct svc_node), 8 * n + 256) != 0 ||
 			svc_arena_init(&t->leaf_arena, sizeof(uint32_t), 16 * n + 256) != 0 ||
 			svc_arena_init(&t->term_arena, sizeof(struct svc_term), 4 * n + 256) != 0 ||
-			svc_arena_init(&t->rule_arena, sizeof(struct svctable_rule),
-				2 * n + 64) != 0)
+			svc_arena_init(&t->rule_arena, SVC_RULE_UNIT,
+				(uint32_t)SVC_RULE_UNITS_MAX(n)) != 0)
 		goto free_table;
-	if (svc_rib_init(&t->rib,
-			(const struct svctable_rule *)(const void *)t->rule_arena.base,
-			SVC_RIB_MAX_NODES(n)) != 0)
+	if (svc_rib_init(&t->rib, t->rule_arena.base, SVC_RIB_MAX_NODES(n)) != 0)
 		goto free_table;
 	if (svc_tset_table_init(&t->tsets) != 0)
 		goto free_table;
@@ -120,7 +122,7 @@ svctable_create(const struct svctable_conf *conf)
 	t->nodes = (const struct svc_node *)t->node_arena.base;
 	t->leaves = (const uint32_t *)(const void *)t->leaf_arena.base;
 	t->terms = (const struct svc_term *)(const void *)t->term_arena.base;
-	t->rules = (const struct svctable_rule *)(const void *)t->rule_arena.base;
+	t->rule_base = t->rule_arena.base;
 	return t;
 
 free_table:
@@ -523,11 +525,12 @@ clear_one(const struct svc_rib_node *n, void *arg)
 {
 	struct clear_ctx *cc = arg;
 	struct svctable_txn *txn = cc->txn;
-	/* a node with a rule is keyed by it: its bits past len are zero */
-	const struct svctable_key *key = &txn->t->rules[svc_rib_rule(n)].prefix;
+	struct svctable_key key;
 	struct svc_op *op;
 
-	if (txn->map != NULL && *map_slot(txn, key, n->len) != 0)
+	/* a node with a rule is keyed by it: its bits past len are zero */
+	svctable_rule_prefix(svc_rule(txn->t, svc_rib_rule(n)), &key);
+	if (txn->map != NULL && *map_slot(txn, &key, n->len) != 0)
 		return 0; /* re-added (or staged) after the clear */
 	op = svc_vec_push(&txn->ops);
 	if (op == NULL) {
@@ -535,7 +538,7 @@ clear_one(const struct svc_rib_node *n, void *arg)
 		return 1;
 	}
 	memset(op, 0, sizeof(*op));
-	op->key = *key;
+	op->key = key;
 	op->len = n->len;
 	op->kind = OP_DEL;
 	op->in_rib = 1;
@@ -547,18 +550,15 @@ rule_fill(struct svctable *t, const struct svc_op *op)
 {
 	struct svctable_rule *r = svc_arena_ptr(&t->rule_arena, op->new_rule);
 
-	memset(r, 0, sizeof(*r));
-	r->prefix = op->key;
+	/* the key bytes past the prefix stay zero: lookups and svc_rib_key()
+	 * read whole words */
+	memset(r, 0, svc_rule_units(op->len) * SVC_RULE_UNIT);
+	r->tset = op->tset != NULL ? &op->tset->pub : NULL;
 	r->id = op->id;
 	r->user_flags = op->user_flags;
 	r->prefix_len = op->len;
 	r->action = op->action;
-	if (op->tset != NULL) {
-		r->lut_bits = op->tset->lut_bits;
-		r->n_targets = op->tset->n_targets;
-		r->n_active = op->tset->n_active;
-		r->targets = op->tset->targets;
-	}
+	memcpy(r->prefix, op->key.bytes, (op->len + 7u) / 8);
 }
 
 static int
@@ -637,12 +637,12 @@ build(struct svctable_txn *txn, struct svc_build *b)
 }
 
 static void
-retire_push(struct svc_build *b, uint32_t kind, uint32_t idx, void *ptr)
+retire_push(struct svc_build *b, uint32_t kind, uint32_t idx, uint32_t n, void *ptr)
 {
 	struct svc_retire *r = svc_vec_push(&b->retire); /* reserved by build() */
 
 	r->kind = kind;
-	r->n = 1;
+	r->n = n;
 	if (ptr != NULL)
 		r->ptr = ptr;
 	else
@@ -752,7 +752,9 @@ svctable_txn_commit(struct svctable_txn *txn)
 
 		if (op->kind != OP_ADD)
 			continue;
-		op->new_rule = svc_arena_alloc(&t->rule_arena, 1);
+		op->new_rule = svc_rule_units(op->len) == 1 ?
+			svc_arena_alloc(&t->rule_arena, 1) :
+			svc_arena_alloc_pair(&t->rule_arena);
 		if (op->new_rule == 0) {
 			ret = t->rq_count != 0 ? -EAGAIN : -ENOMEM;
 			goto free_rules;
@@ -811,10 +813,11 @@ svctable_txn_commit(struct svctable_txn *txn)
 
 		if (op->kind == OP_NONE || op->old_rule == 0)
 			continue;
-		old = &t->rules[op->old_rule];
-		retire_push(&b, SVC_RETIRE_RULE, op->old_rule, NULL);
-		if (old->targets != NULL && svc_tset_put(&t->tsets, svc_tset_of(old->targets)))
-			retire_push(&b, SVC_RETIRE_TSET, 0, svc_tset_of(old->targets));
+		old = svc_rule(t, op->old_rule);
+		retire_push(&b, SVC_RETIRE_RULE, op->old_rule,
+				svc_rule_units(old->prefix_len), NULL);
+		if (old->tset != NULL && svc_tset_put(&t->tsets, svc_tset_of(old->tset)))
+			retire_push(&b, SVC_RETIRE_TSET, 0, 1, svc_tset_of(old->tset));
 		/* the rule's reference now belongs to the rule */
 		op->tset = NULL;
 	}
@@ -843,7 +846,8 @@ free_rules:
 
 		/* never published: free at once */
 		if (op->new_rule != 0)
-			svc_arena_free(&t->rule_arena, op->new_rule, 1);
+			svc_arena_free(&t->rule_arena, op->new_rule,
+					svc_rule_units(op->len));
 		op->new_rule = 0;
 	}
 put_tsets:
@@ -911,7 +915,7 @@ svctable_get(const struct svctable *t, const struct svctable_key *prefix,
 	n = svc_rib_find(&t->rib, prefix, len);
 	if (n == NULL)
 		return -ENOENT;
-	*rule = &t->rules[svc_rib_rule(n)];
+	*rule = svc_rule(t, svc_rib_rule(n));
 	return 0;
 }
 
@@ -926,7 +930,7 @@ walk_one(const struct svc_rib_node *n, void *arg)
 {
 	struct walk_ctx *w = arg;
 
-	return w->fn(&w->t->rules[svc_rib_rule(n)], w->arg);
+	return w->fn(svc_rule(w->t, svc_rib_rule(n)), w->arg);
 }
 
 int

@@ -45,6 +45,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,8 +57,12 @@ struct rte_rcu_qsbr;
 #define SVCTABLE_KEY_LEN 32
 /** Bits in a serviceID: the longest prefix. */
 #define SVCTABLE_KEY_BITS 256
-/** Largest svctable_conf::max_rules. */
-#define SVCTABLE_MAX_RULES (1u << 23)
+/**
+ * Largest svctable_conf::max_rules. Rules are named by 25-bit indexes of
+ * 32-byte units, and a reload may hold the old and the new table of 64-byte
+ * rules at once: 4 units per rule.
+ */
+#define SVCTABLE_MAX_RULES (1u << 22)
 /** Most targets one rule may carry. */
 #define SVCTABLE_MAX_TARGETS 1024
 /**
@@ -127,32 +132,96 @@ struct svctable_rule_conf {
 };
 
 /**
+ * A target set: the canonical target list of one or more FORWARD rules, with
+ * its consistent-hash table. Rules with identical target lists share one set
+ * (interned), so a set may be named by many rules. Immutable while any
+ * published rule names it.
+ *
+ * `targets` is sorted by priority, highest first, then by id. When
+ * n_active != 0 the lut (see svctable_pick()) follows the targets in memory:
+ * `uint16_t[1 << lut_bits]`, found with svctable_rule_lut().
+ */
+struct svctable_targets {
+	uint16_t n_targets;         /**< entries in targets[] (1..SVCTABLE_MAX_TARGETS) */
+	uint16_t n_active;          /**< targets that receive new flows (0: no target) */
+	/** log2 of the lut size: 0 (one active target) or SVCTABLE_LUT_BITS. */
+	uint8_t lut_bits;
+	uint8_t reserved[3];        /**< zero */
+	struct svctable_target targets[]; /**< then the lut, when n_active != 0 */
+};
+
+/** A rule whose prefix_len is at most this takes 32 bytes; a longer one 64. */
+#define SVCTABLE_RULE_SHORT_BITS 96
+
+/**
  * A published rule. Immutable: the table never changes a published rule;
  * a replace publishes a new object and retires the old one.
  *
- * Workers read every field. `targets` is sorted by priority, highest first,
- * then by id. The consistent-hash table follows the targets in memory
- * (svctable_rule_lut()). A rule is one cache line: the fields come to 56
- * bytes, but 56-byte rules straddle two lines in 6 slots of 8, and a worker
- * reads every field of the rule it matched.
+ * The object is variable-sized, so that the rules of a million prefixes do
+ * not each carry a 32-byte key: a 20-byte header, then the prefix's bytes.
+ * A rule with prefix_len <= SVCTABLE_RULE_SHORT_BITS is 32 bytes (12 key
+ * bytes); a longer one is 64 bytes (32 key bytes, 12 unused). Each object
+ * sits in its own 32- or 64-byte aligned block, so it never straddles a
+ * cache line: a worker reads every field of the rule it matched, and a
+ * rule across two lines cost a resolve SYN about 8% more cycles.
+ *
+ * Consequences for users:
+ * - sizeof(struct svctable_rule) is not the size of a rule: never copy one
+ *   by value, and read the prefix with svctable_rule_prefix() (prefix[] has
+ *   only ceil(prefix_len / 8) meaningful bytes, and the bytes of a 32-byte
+ *   rule end after prefix[11]);
+ * - the targets are in the shared set `tset` (svctable_pick() chooses one).
  */
 struct svctable_rule {
-	struct svctable_key prefix; /**< bits past prefix_len are zero */
+	/** The rule's target set; NULL unless FORWARD. */
+	const struct svctable_targets *tset;
 	uint32_t id;                /**< from svctable_rule_conf::id */
 	uint32_t user_flags;        /**< from svctable_rule_conf::user_flags */
 	uint16_t prefix_len;        /**< 0..256 */
 	uint8_t action;             /**< enum svctable_action */
-	/** log2 of the lut size: 0 (one active target) or SVCTABLE_LUT_BITS. */
-	uint8_t lut_bits;
-	uint16_t n_targets;         /**< entries in targets[] */
-	uint16_t n_active;          /**< targets that receive new flows (0: no target) */
-	const struct svctable_target *targets; /**< NULL unless FORWARD */
-	uint64_t reserved;          /**< padding to a cache line; zero */
+	uint8_t reserved;           /**< zero */
+	/**
+	 * The prefix's first ceil(prefix_len / 8) bytes, most significant bit
+	 * first; bits past prefix_len are zero. Read it whole with
+	 * svctable_rule_prefix().
+	 */
+	uint8_t prefix[];
 };
+
+#ifndef __cplusplus
+_Static_assert(offsetof(struct svctable_rule, prefix) == 20,
+	"a 32-byte rule holds 12 key bytes");
+_Static_assert(32 - 20 == SVCTABLE_RULE_SHORT_BITS / 8,
+	"SVCTABLE_RULE_SHORT_BITS is what a 32-byte rule holds");
+#endif
+
+/**
+ * A rule's prefix as a whole key: its stored bytes, zero-filled to 32.
+ *
+ * Thread: any (a worker, between quiescent state reports, for a rule it
+ * looked up).
+ *
+ * @param rule
+ *   A rule from the table (svctable_get(), a lookup, a walk); not NULL.
+ * @param out
+ *   Out: the prefix, bits past prefix_len zero (a valid svctable_txn_add()
+ *   prefix with length rule->prefix_len).
+ */
+static inline void
+svctable_rule_prefix(const struct svctable_rule *rule, struct svctable_key *out)
+{
+	if (rule->prefix_len > SVCTABLE_RULE_SHORT_BITS) {
+		memcpy(out->bytes, rule->prefix, SVCTABLE_KEY_LEN);
+	} else {
+		memcpy(out->bytes, rule->prefix, SVCTABLE_RULE_SHORT_BITS / 8);
+		memset(out->bytes + SVCTABLE_RULE_SHORT_BITS / 8, 0,
+				SVCTABLE_KEY_LEN - SVCTABLE_RULE_SHORT_BITS / 8);
+	}
+}
 
 /**
  * A rule's consistent-hash table (see svctable_pick()): 2^lut_bits indexes
- * into targets[], stored right after them.
+ * into tset->targets[], stored right after them.
  *
  * Thread: any.
  *
@@ -163,9 +232,11 @@ struct svctable_rule {
 static inline const uint16_t *
 svctable_rule_lut(const struct svctable_rule *rule)
 {
-	if (rule->n_active == 0 || rule->targets == NULL)
+	const struct svctable_targets *ts = rule->tset;
+
+	if (ts == NULL || ts->n_active == 0)
 		return NULL;
-	return (const uint16_t *)(const void *)(rule->targets + rule->n_targets);
+	return (const uint16_t *)(const void *)(ts->targets + ts->n_targets);
 }
 
 /** Table configuration for svctable_create(). */
@@ -453,9 +524,10 @@ svctable_flow_hash(uint32_t client_ip, uint32_t flow_id)
 /**
  * Choose the target for a new flow of a FORWARD rule: one table read.
  *
- * The rule's lut has 2^lut_bits entries, each the index of an active target
- * of the rule's preferred group; the flow goes to lut[top lut_bits bits of
- * the hash] (entry 0 when lut_bits is 0).
+ * The lut of the rule's target set (tset) has 2^lut_bits entries, each the
+ * index of an active target of the set's preferred group; the flow goes to
+ * tset->targets[lut[top lut_bits bits of the hash]] (entry 0 when lut_bits
+ * is 0).
  *
  * How the control core fills the lut (weighted rendezvous per entry, chosen
  * over Maglev's permutation fill because it gives *strict* minimal
@@ -492,7 +564,7 @@ svctable_pick(const struct svctable_rule *rule, uint64_t hash)
 	if (lut == NULL)
 		return NULL;
 	/* (h >> 1) >> (63 - bits) is the top `bits` bits, and 0 for bits == 0 */
-	return &rule->targets[lut[(hash >> 1) >> (63 - rule->lut_bits)]];
+	return &rule->tset->targets[lut[(hash >> 1) >> (63 - rule->tset->lut_bits)]];
 }
 
 /**

@@ -43,7 +43,7 @@
 #define SVC_CAND_RULE (1u << 31)
 /* candidate tag: every bit of its prefix was compared on the way down, so it
  * covers the key without a look at the rule (leaf positions stay below 2^30:
- * the leaf arena holds 16 per rule, at most 2^27) */
+ * the leaf arena holds 16 per rule, at most 2^26) */
 #define SVC_CAND_SURE (1u << 30)
 
 /*
@@ -235,6 +235,13 @@ void svc_arena_fini(struct svc_arena *a);
 /* returns 0 when full */
 uint32_t svc_arena_alloc(struct svc_arena *a, uint32_t n);
 void svc_arena_free(struct svc_arena *a, uint32_t idx, uint32_t n);
+/*
+ * A run of two units at an even index (0 when full): with 32-byte units on
+ * a page-aligned base, it never straddles a 64-byte line. An arena that uses
+ * it holds runs of one and two units only (so every free run of two is even);
+ * when the bump region is used up, free single units that pair up are joined.
+ */
+uint32_t svc_arena_alloc_pair(struct svc_arena *a);
 
 static inline void *
 svc_arena_ptr(const struct svc_arena *a, uint32_t idx)
@@ -273,6 +280,30 @@ static inline void *
 svc_vec_at(const struct svc_vec *v, uint32_t i)
 {
 	return (uint8_t *)v->a + (size_t)i * v->esz;
+}
+
+/* ---- rules ---- */
+
+/*
+ * Rules live in an arena of 32-byte units and are named by the index of
+ * their first unit (25 bits, in root entries, trie terminals and leaves,
+ * and rib `rep`). A rule of prefix_len <= SVCTABLE_RULE_SHORT_BITS takes
+ * one unit, a longer one two, at an even index (svc_arena_alloc_pair()).
+ */
+#define SVC_RULE_UNIT 32
+/* units for max_rules rules, all 64 bytes, old and new table of a reload */
+#define SVC_RULE_UNITS_MAX(max_rules) (4ull * (max_rules) + 128)
+
+static inline uint32_t
+svc_rule_units(unsigned int prefix_len)
+{
+	return prefix_len > SVCTABLE_RULE_SHORT_BITS ? 2 : 1;
+}
+
+static inline const struct svctable_rule *
+svc_rule_at(const uint8_t *base, uint32_t idx)
+{
+	return (const struct svctable_rule *)(const void *)(base + (size_t)idx * SVC_RULE_UNIT);
 }
 
 /* ---- rib (svc_rib.c) ---- */
@@ -329,7 +360,10 @@ struct svc_rib_node {
 _Static_assert(sizeof(struct svc_rib_node) == 16, "four rib nodes per cache line");
 _Static_assert(4ull * SVCTABLE_MAX_RULES + 64 < (1ull << (SVC_RIB_KID_BITS - 1)),
 		"a child offset spans the whole rib arena");
-_Static_assert(2ull * SVCTABLE_MAX_RULES + 64 < (1ull << 25), "rep holds any rule index");
+_Static_assert(SVC_RULE_UNITS_MAX(SVCTABLE_MAX_RULES) < (1ull << 25),
+		"rep holds any rule index");
+_Static_assert(SVC_RULE_UNITS_MAX(SVCTABLE_MAX_RULES) < (1ull << 25),
+		"a terminal record (struct svc_term) holds any rule index");
 
 /* the rib arena's size for a table of max_rules */
 #define SVC_RIB_MAX_NODES(max_rules) (4u * (max_rules) + 64)
@@ -398,7 +432,7 @@ svc_rib_set_rule(struct svc_rib_node *x, uint32_t rule)
 
 struct svc_rib {
 	struct svc_rib_node *root;        /* len 0, never removed */
-	const struct svctable_rule *rules; /* [I] rule arena base: the keys */
+	const uint8_t *rule_base;         /* [I] rule arena base: the keys */
 	struct svc_arena arena;           /* the nodes, in runs of one */
 	/* node arena index per root slot, in pages made on first use */
 	uint32_t *hint[1u << (SVC_HINT_BITS - SVC_HINT_PAGE_BITS)];
@@ -415,18 +449,31 @@ svc_rib_idx(const struct svc_rib *r, const struct svc_rib_node *x)
 	return (uint32_t)(x - (const struct svc_rib_node *)(const void *)r->arena.base);
 }
 
-/* the node's key: bits [0, len) are valid, later bits are not zero */
-static inline const struct svctable_key *
-svc_rib_key(const struct svc_rib *r, const struct svc_rib_node *x)
+/* the rule that keys x (rep), for a prefetch before svc_rib_key() */
+static inline const struct svctable_rule *
+svc_rib_rep(const struct svc_rib *r, const struct svc_rib_node *x)
 {
-	/* rule 0 is never handed out: its (zeroed) slot keys the root */
-	return &r->rules[x->rep].prefix;
+	/* rule 0 is never handed out: its (zeroed) unit keys the root */
+	return svc_rule_at(r->rule_base, x->rep);
 }
 
-/* rules: the rule arena base, whose unit 0 reads as zeros; room for
+/*
+ * The node's key, copied into *buf (returned): bits [0, len) are valid,
+ * later bits are not zero. A copy, not a pointer into the rule: the key
+ * helpers read whole 8-byte words, and a 32-byte rule holds only 12 key
+ * bytes, so they would read its neighbour's.
+ */
+static inline const struct svctable_key *
+svc_rib_key(const struct svc_rib *r, const struct svc_rib_node *x,
+		struct svctable_key *buf)
+{
+	svctable_rule_prefix(svc_rib_rep(r, x), buf);
+	return buf;
+}
+
+/* rule_base: the rule arena base, whose unit 0 reads as zeros; room for
  * max_nodes nodes (SVC_RIB_MAX_NODES()) */
-int svc_rib_init(struct svc_rib *r, const struct svctable_rule *rules,
-		uint32_t max_nodes);
+int svc_rib_init(struct svc_rib *r, const uint8_t *rule_base, uint32_t max_nodes);
 void svc_rib_fini(struct svc_rib *r);
 /* make sure n nodes can be created without allocating */
 int svc_rib_reserve(struct svc_rib *r, uint32_t n);
@@ -504,12 +551,10 @@ struct svc_tset {
 	struct svc_tset *next;    /* [C] intern chain */
 	uint64_t hash;            /* [C] */
 	uint32_t refcnt;          /* [C] rules using it, committed or being committed */
-	uint16_t n_targets;       /* [I] */
-	uint16_t n_active;        /* [I] */
-	uint8_t lut_bits;         /* [I] */
 	size_t bytes;             /* [C] allocation size */
-	uint16_t *lut;            /* [I] inside this allocation, NULL if no active target */
-	struct svctable_target targets[]; /* [I] sorted: priority desc, id asc */
+	/* [I] what rules point at: counts, then the targets (sorted: priority
+	 * desc, id asc), then the lut; last, as its targets run on */
+	struct svctable_targets pub;
 };
 
 struct svc_tset_table {
@@ -532,11 +577,12 @@ struct svc_tset *svc_tset_get(struct svc_tset_table *tt,
 bool svc_tset_put(struct svc_tset_table *tt, struct svc_tset *s);
 void svc_tset_free(struct svc_tset *s);
 
+/* the set a rule's tset belongs to */
 static inline struct svc_tset *
-svc_tset_of(const struct svctable_target *targets)
+svc_tset_of(const struct svctable_targets *pub)
 {
-	return (struct svc_tset *)(void *)((uint8_t *)(uintptr_t)targets -
-			offsetof(struct svc_tset, targets));
+	return (struct svc_tset *)(void *)((uint8_t *)(uintptr_t)pub -
+			offsetof(struct svc_tset, pub));
 }
 
 /* ---- retire queue ---- */
@@ -578,7 +624,7 @@ struct svctable {
 	struct svc_root *root;                /* [R] swapped by batch commits */
 	const struct svc_node *nodes;         /* [I] node arena base */
 	const uint32_t *leaves;               /* [I] leaf arena base */
-	const struct svctable_rule *rules;    /* [I] rule arena base */
+	const uint8_t *rule_base;             /* [I] rule arena base (svc_rule()) */
 	const struct svc_term *terms;         /* [I] term arena base */
 
 	/* control lcore only from here on: a separate line, so control
@@ -586,7 +632,7 @@ struct svctable {
 	_Alignas(64) struct svc_arena node_arena;  /* [C] */
 	struct svc_arena leaf_arena;          /* [C] */
 	struct svc_arena term_arena;          /* [C] units of one svc_term */
-	struct svc_arena rule_arena;          /* [C] units of one svctable_rule */
+	struct svc_arena rule_arena;          /* [C] SVC_RULE_UNIT units, runs of 1-2 */
 	struct svc_rib rib;                   /* [C] */
 	struct svc_tset_table tsets;          /* [C] */
 	struct rte_rcu_qsbr *qsv;             /* [C] */
@@ -613,6 +659,13 @@ struct svctable {
 	uint32_t n_retire_stash;
 	uint64_t n_inplace;                   /* [C] commits published in place */
 };
+
+/* rule idx of t (0: the zeroed unit, a rule of length 0) */
+static inline const struct svctable_rule *
+svc_rule(const struct svctable *t, uint32_t idx)
+{
+	return svc_rule_at(t->rule_base, idx);
+}
 
 /* ---- trie build (svc_trie.c) ---- */
 

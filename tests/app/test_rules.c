@@ -175,8 +175,8 @@ worker_counts(struct fx *fx, unsigned int w, const char *hex, uint32_t addr, uns
 
 	assert_non_null(sr);
 	fx->w[w].rule_ctr[sr->id].c[SSR_RCNT_MATCHED] += n;
-	for (i = 0; i < sr->n_targets; i++)
-		if (sr->targets[i].id == addr)
+	for (i = 0; sr->tset != NULL && i < sr->tset->n_targets; i++)
+		if (sr->tset->targets[i].id == addr)
 			fx->w[w].tgt_ctr[(sr->user_flags >> SSR_RULE_RUN_SHIFT) + i] += n;
 }
 
@@ -315,10 +315,10 @@ test_load_and_lookup(void **state)
 	assert_int_equal(sr->user_flags >> SSR_RULE_RUN_SHIFT, rl->run);
 	assert_true(rl->run >= SSR_TGT_SINK_RUN);
 	/* published order: priority first, then address; positions follow it */
-	assert_int_equal(sr->targets[0].id, IP(192, 0, 2, 11));
+	assert_int_equal(sr->tset->targets[0].id, IP(192, 0, 2, 11));
 	assert_int_equal(rl->tg[1].pos, 0);
 	assert_int_equal(rl->tg[0].pos, 1);
-	assert_int_equal(sr->targets[0].ip, rte_cpu_to_be_32(IP(192, 0, 2, 11)));
+	assert_int_equal(sr->tset->targets[0].ip, rte_cpu_to_be_32(IP(192, 0, 2, 11)));
 	assert_int_equal(lookup(fx, "dead0001")->action, SVCTABLE_ACTION_DROP);
 	assert_null(lookup(fx, "5001"));
 	assert_int_equal(fx->n_ev, 1);
@@ -428,7 +428,7 @@ test_counters_survive(void **state)
 	a.set = SSR_TARGET_SET_WEIGHT;
 	assert_int_equal(one(fx, "target.drain", do_target_set, &a, &e), 0);
 	assert_int_equal(get(fx, "4001/16")->run, run);
-	assert_int_equal(lookup(fx, "4001aa")->targets[0].weight, 0);
+	assert_int_equal(lookup(fx, "4001aa")->tset->targets[0].weight, 0);
 
 	/* a new target changes the layout: a new run, the totals carry over */
 	a.t.addr = IP(192, 0, 2, 12);
@@ -490,7 +490,7 @@ test_registrations(void **state)
 				"[{ address: 192.0.2.10 }] }\n", &e), 0);
 	assert_true(get(fx, "4444/32")->base);
 	assert_int_equal(get(fx, "4444/32")->n, 2);
-	assert_int_equal(lookup(fx, "4444")->n_targets, 2);
+	assert_int_equal(lookup(fx, "4444")->tset->n_targets, 2);
 	ssr_rules_get_stats(fx->m, &st);
 	assert_int_equal(st.leased, 1);
 	/* a configured target cannot be registered */
@@ -545,10 +545,10 @@ test_health_and_flow_resets(void **state)
 				SSR_HEALTH_DOWN, &e), 0);
 	assert_int_equal(ssr_rules_commit(txn, &e), 0);
 	sr = lookup(fx, "4001aa");
-	for (i = 0; i < sr->n_targets; i++)
-		assert_int_equal(sr->targets[i].weight,
-				sr->targets[i].id == IP(192, 0, 2, 10) ? 0 : 1);
-	assert_int_equal(sr->n_active, 1);
+	for (i = 0; i < sr->tset->n_targets; i++)
+		assert_int_equal(sr->tset->targets[i].weight,
+				sr->tset->targets[i].id == IP(192, 0, 2, 10) ? 0 : 1);
+	assert_int_equal(sr->tset->n_active, 1);
 	assert_int_equal(fx->n_ev, 2);
 	assert_int_equal(fx->ev[1].kind, SSR_EV_HEALTH);
 	assert_string_equal(fx->ev_change[1], "down");
@@ -560,7 +560,7 @@ test_health_and_flow_resets(void **state)
 	assert_int_equal(ssr_rules_set_health(txn, slot, IP(192, 0, 2, 10),
 				SSR_HEALTH_UP, &e), 0);
 	assert_int_equal(ssr_rules_commit(txn, &e), 0);
-	assert_int_equal(lookup(fx, "4001aa")->n_active, 2);
+	assert_int_equal(lookup(fx, "4001aa")->tset->n_active, 2);
 	assert_int_equal(fx->n_gone, 1);
 
 	/* a removed gateway target: its flows go, unless another gateway rule

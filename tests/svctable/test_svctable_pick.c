@@ -167,26 +167,28 @@ test_formula(void **state)
 
 	(void)state;
 	assert_int_equal(svctable_flow_hash(0x0a000001, 77), oracle_hash(0x0a000001, 77));
-	assert_int_equal(r->n_targets, 5);
-	assert_int_equal(r->n_active, 3);
-	assert_int_equal(r->lut_bits, SVCTABLE_LUT_BITS);
+	assert_int_equal(r->tset->n_targets, 5);
+	assert_int_equal(r->tset->n_active, 3);
+	assert_int_equal(r->tset->lut_bits, SVCTABLE_LUT_BITS);
 	/* sorted: priority 2 first (higher number preferred), by id */
-	assert_int_equal(r->targets[0].id, 6);
-	assert_int_equal(r->targets[1].id, 17);
-	assert_int_equal(r->targets[2].id, 900);
-	assert_int_equal(r->targets[3].id, 4242);
-	assert_int_equal(r->targets[4].id, 5);
+	assert_int_equal(r->tset->targets[0].id, 6);
+	assert_int_equal(r->tset->targets[1].id, 17);
+	assert_int_equal(r->tset->targets[2].id, 900);
+	assert_int_equal(r->tset->targets[3].id, 4242);
+	assert_int_equal(r->tset->targets[4].id, 5);
 	for (j = 0; j < (1u << SVCTABLE_LUT_BITS); j += 7) {
 		/* the preferred group: priority 2, draining member included */
 		struct svctable_target grp[4] = { tg[0], tg[1], tg[2], tg[4] };
 
-		assert_int_equal(r->targets[svctable_rule_lut(r)[j]].id, oracle_owner(grp, 4, j));
+		assert_int_equal(r->tset->targets[svctable_rule_lut(r)[j]].id,
+				oracle_owner(grp, 4, j));
 	}
 	/* pick = lut[top 16 bits] */
 	for (i = 0; i < 1000; i++) {
 		uint64_t h = g_hash[i];
 
-		assert_ptr_equal(svctable_pick(r, h), &r->targets[svctable_rule_lut(r)[h >> 48]]);
+		assert_ptr_equal(svctable_pick(r, h),
+				&r->tset->targets[svctable_rule_lut(r)[h >> 48]]);
 	}
 	svctable_free(t);
 }
@@ -348,8 +350,8 @@ test_draining(void **state)
 	a = fwd_rule(t, 1, tg, 8);
 	tg[5].weight = 0; /* drain target 6 */
 	d = fwd_rule(t, 2, tg, 8);
-	assert_int_equal(d->n_targets, 8); /* still in the rule */
-	assert_int_equal(d->n_active, 7);
+	assert_int_equal(d->tset->n_targets, 8); /* still in the rule */
+	assert_int_equal(d->tset->n_active, 7);
 	f = moved(a, d, from_is, 6);
 	print_message("  drain 1 of 8: %.4f of flows moved, all from it\n", f);
 	for (i = 0; i < N_FLOWS; i++)
@@ -385,14 +387,14 @@ test_groups(void **state)
 	(void)state;
 	/* the preferred group is all draining: fall through to priority 1 */
 	r = fwd_rule(t, 1, tg, 4);
-	assert_int_equal(r->n_active, 1);
-	assert_int_equal(r->lut_bits, 0);
+	assert_int_equal(r->tset->n_active, 1);
+	assert_int_equal(r->tset->lut_bits, 0);
 	for (i = 0; i < 1000; i++)
 		assert_int_equal(svctable_pick(r, g_hash[i])->id, 3);
 	/* every weight 0: no target, the app counts a drop */
 	tg[2].weight = 0;
 	none = fwd_rule(t, 2, tg, 4);
-	assert_int_equal(none->n_active, 0);
+	assert_int_equal(none->tset->n_active, 0);
 	assert_null(svctable_rule_lut(none));
 	assert_null(svctable_pick(none, g_hash[0]));
 	/* a live higher group wins over a lower one */
@@ -435,9 +437,65 @@ test_interning(void **state)
 	rb = fwd_rule(t, 2, b, 3); /* same list, another order */
 	svctable_memory(t, &m2);
 	assert_ptr_equal(svctable_rule_lut(ra), svctable_rule_lut(rb));
-	assert_ptr_equal(ra->targets, rb->targets);
+	assert_ptr_equal(ra->tset, rb->tset);
 	assert_int_equal(m1.target_bytes, m2.target_bytes);
 	assert_true(m1.target_bytes >= (2u << SVCTABLE_LUT_BITS));
+	svctable_free(t);
+}
+
+/*
+ * svctable_pick_bulk() is svctable_pick() over a burst: for bursts that
+ * end inside and across its batches, with rules of every kind mixed (a
+ * 65536-entry lut, one active target, no active target, not FORWARD, a
+ * long /200 prefix, NULL).
+ */
+static void
+test_bulk_is_pick(void **state)
+{
+	enum { N = 100 };
+	struct svctable *t = mk_table();
+	struct svctable_target tg[6], drained[2];
+	struct svctable_rule_conf rc = { .action = SVCTABLE_ACTION_LOCAL };
+	const struct svctable_rule *kinds[6], *rules[N];
+	const struct svctable_target *out[N];
+	struct svctable_key k;
+	uint32_t i, n, want;
+
+	(void)state;
+	equal_targets(tg, 6, 10);
+	equal_targets(drained, 2, 50);
+	drained[0].weight = 0;
+	drained[1].weight = 0;
+	kinds[0] = fwd_rule(t, 1, tg, 6);
+	kinds[1] = fwd_rule(t, 2, tg, 1);
+	kinds[2] = fwd_rule(t, 3, drained, 2);
+	memset(&k, 0, sizeof(k));
+	k.bytes[0] = 0x99;
+	assert_int_equal(svctable_insert(t, &k, 8, &rc), 0);
+	kinds[3] = svctable_lookup(t, &k);
+	assert_non_null(kinds[3]);
+	kinds[4] = NULL;
+	memset(&k, 0x5c, sizeof(k));
+	svctable_key_mask(&k, 200);
+	rc.action = SVCTABLE_ACTION_FORWARD;
+	rc.targets = &tg[2];
+	rc.n_targets = 3;
+	assert_int_equal(svctable_insert(t, &k, 200, &rc), 0);
+	assert_int_equal(svctable_get(t, &k, 200, &kinds[5]), 0);
+	assert_int_equal(kinds[5]->tset->lut_bits, SVCTABLE_LUT_BITS);
+	for (i = 0; i < N; i++)
+		rules[i] = kinds[(i * 7 + i / 6) % 6];
+	for (n = 1; n <= N; n += n < 40 ? 1 : 13) {
+		want = 0;
+		memset(out, 0xee, sizeof(out));
+		for (i = 0; i < n; i++)
+			want += svctable_pick(rules[i], g_hash[n + i]) != NULL;
+		assert_int_equal(svctable_pick_bulk(rules, g_hash + n, n, out), want);
+		for (i = 0; i < n; i++)
+			assert_ptr_equal(out[i], svctable_pick(rules[i], g_hash[n + i]));
+		/* nothing past the burst is written */
+		assert_true(n == N || out[n] == (const void *)(uintptr_t)0xeeeeeeeeeeeeeeeeull);
+	}
 	svctable_free(t);
 }
 
@@ -451,6 +509,7 @@ main(void)
 		cmocka_unit_test(test_draining),
 		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_interning),
+		cmocka_unit_test(test_bulk_is_pick),
 	};
 
 	return cmocka_run_group_tests_name("svctable_pick", tests, setup, teardown);
