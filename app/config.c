@@ -1174,6 +1174,11 @@ parse_services(struct cfg_ctx *c, yaml_node_t *n, struct ssr_config *cfg,
 	nitems = seq_len(n);
 	if (nitems == 0)
 		return;
+	if (nitems > SSR_CFG_MAX_SERVICES) {
+		cfg_fail(c, n, "services", "%u services listed, at most %u", nitems,
+				SSR_CFG_MAX_SERVICES);
+		return;
+	}
 	cfg->services = calloc(nitems, sizeof(*cfg->services));
 	if (cfg->services == NULL) {
 		c->oom = true;

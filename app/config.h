@@ -36,6 +36,8 @@ extern "C" {
 #define SSR_CFG_MAX_PORTS (SSR_CFG_MAX_PORT_ID + 1)
 /** Most targets one rule may list. */
 #define SSR_CFG_MAX_TARGETS 64
+/** Most services a config may list: the service table's limit (services.c checks). */
+#define SSR_CFG_MAX_SERVICES (1u << 22)
 /** Most errors collected before the loader gives up reporting more. */
 #define SSR_CFG_MAX_ERRORS 64
 

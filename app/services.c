@@ -30,6 +30,8 @@
 /* Size classes of target-counter runs: 1, 2, 4, ... SSR_CFG_MAX_TARGETS. */
 #define RUN_CLASSES 7
 
+_Static_assert(SSR_CFG_MAX_SERVICES <= SVCTABLE_MAX_RULES,
+		"every service a config may list fits the service table");
 _Static_assert(1u << (RUN_CLASSES - 1) == SSR_CFG_MAX_TARGETS,
 		"the largest run holds a full rule");
 
