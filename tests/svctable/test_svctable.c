@@ -9,7 +9,9 @@
  * reference (one hash set per prefix length).
  *
  *   test_svctable            functional tests + a short differential run
- *   test_svctable --long     the 1,000,000-operation differential run only
+ *   test_svctable --long [seed]
+ *                            the 1,000,000-operation differential run only,
+ *                            from another random seed when one is given
  */
 
 #include <errno.h>
@@ -2104,6 +2106,16 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "--long") == 0) {
 		g_diff_ops = 1000000;
+		if (argc > 2) {
+			char *end;
+
+			rng_state = strtoull(argv[2], &end, 0);
+			if (*end != '\0') {
+				fprintf(stderr, "bad seed '%s'\n", argv[2]);
+				return 2;
+			}
+			printf("seed %#llx\n", (unsigned long long)rng_state);
+		}
 		return cmocka_run_group_tests_name("svctable_long", longrun, NULL, NULL);
 	}
 	return cmocka_run_group_tests_name("svctable", all, NULL, NULL);
