@@ -128,17 +128,6 @@ learn(struct ssr_control *c, int s, const struct rte_ether_addr *mac, uint64_t n
 	release_pending(c, s, mac);
 }
 
-static bool
-is_router_addr(const struct ssr_router *r, rte_be32_t a)
-{
-	unsigned int i;
-
-	for (i = 0; i < r->n_ports; i++)
-		if (r->port[i].addr == a)
-			return true;
-	return false;
-}
-
 static void
 ctl_arp(struct ssr_control *c, struct rte_mbuf *m, uint64_t now)
 {
@@ -166,7 +155,7 @@ ctl_arp(struct ssr_control *c, struct rte_mbuf *m, uint64_t now)
 		goto malformed;
 	sip = arp->arp_data.arp_sip;
 	tip = arp->arp_data.arp_tip;
-	if (is_router_addr(r, sip)) {
+	if (ssr_is_router_addr(r, sip)) {
 		if (now - c->last_conflict_log > r->tsc_hz) {
 			CLOG(WARNING, "port %u: " RTE_ETHER_ADDR_PRT_FMT
 					" claims a router address in ARP", p->port_id,

@@ -140,6 +140,18 @@ ssr_connected_port(const struct ssr_router *r, rte_be32_t ip)
 	return -1;
 }
 
+/** True when @p a (network order) is one of the router's port addresses. */
+static inline bool
+ssr_is_router_addr(const struct ssr_router *r, rte_be32_t a)
+{
+	unsigned int i;
+
+	for (i = 0; i < r->n_ports; i++)
+		if (r->port[i].addr == a)
+			return true;
+	return false;
+}
+
 /**
  * Route a destination: the output port index and the next hop (the
  * destination itself when connected, else the gateway). -1 when unroutable.

@@ -163,17 +163,6 @@ flush_all(struct ssr_worker *w)
 			ssr_worker_tx_flush(w, i);
 }
 
-static bool
-is_router_addr(const struct ssr_router *r, rte_be32_t a)
-{
-	unsigned int i;
-
-	for (i = 0; i < r->n_ports; i++)
-		if (r->port[i].addr == a)
-			return true;
-	return false;
-}
-
 /* Broadcast or multicast destinations are never forwarded. */
 static bool
 is_bcast_or_mcast(const struct ssr_router *r, rte_be32_t a)
@@ -197,7 +186,7 @@ is_martian_src(const struct ssr_router *r, rte_be32_t a)
 	uint32_t h = rte_be_to_cpu_32(a);
 	unsigned int i;
 
-	if (h == 0 || (h >> 28) >= 0xe || (h >> 24) == 127 || is_router_addr(r, a))
+	if (h == 0 || (h >> 28) >= 0xe || (h >> 24) == 127 || ssr_is_router_addr(r, a))
 		return true;
 	for (i = 0; i < r->n_ports; i++)
 		if (r->port[i].bcast == a && r->port[i].mask != RTE_BE32(0xffffffff) &&
@@ -298,7 +287,7 @@ classify(struct ssr_worker *w, const struct ssr_port *p, struct rte_mbuf *m,
 		*reason = SSR_DROP_IP_MARTIAN;
 		return SSR_C_DROP;
 	}
-	if (is_router_addr(r, ip->dst_addr)) {
+	if (ssr_is_router_addr(r, ip->dst_addr)) {
 		/* SAL to the router: a connection request to resolve, or a
 		 * gateway-mode flow; fragments are the SAL parser's to refuse */
 		if (ip->next_proto_id == r->sal_proto)
