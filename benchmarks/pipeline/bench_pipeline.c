@@ -57,7 +57,10 @@
  * workers' per-rule and per-target counters off (rows "<case>.no_rule_
  * counters"), to show their share; --thp backs the EAL's --no-huge memory
  * with transparent huge pages (madvise), as hugepages would, to show what
- * 4 KB pages cost the big tables. Instructions per packet, exactly:
+ * 4 KB pages cost the big tables. Every row also says how many workers
+ * at its per-worker rate a port of --link-gbps (default 10) at line rate
+ * with the case's frames would keep busy ("wrk@10G"). Instructions per
+ * packet, exactly:
  *   valgrind --tool=callgrind --toggle-collect=router_iter \
  *       --toggle-collect=base_iter bench_pipeline ... -- --cases resolve_syn
  * (router_iter / base_iter: one burst of the router / the baseline; divide
@@ -66,7 +69,7 @@
  * Usage: bench_pipeline [EAL args] -- [--json] [--full] [--rules N]
  *          [--flows N] [--workers a,b] [--rounds N] [--seconds S]
  *          [--templates N] [--cases a,b,...] [--breakdown]
- *          [--no-rule-counters] [--thp]
+ *          [--no-rule-counters] [--thp] [--link-gbps G]
  */
 
 #include <errno.h>
@@ -161,6 +164,7 @@ struct opts {
 	bool breakdown;
 	bool no_counters;
 	bool thp;
+	uint32_t link_gbps;
 	uint32_t rules;
 	uint32_t flows;
 	uint32_t templates;
@@ -1170,6 +1174,20 @@ run_case(enum bcase c, struct result *res)
 	return 0;
 }
 
+/*
+ * What a port of --link-gbps carries of one frame size, in packets per
+ * second: on the wire each frame has its FCS, is padded to 64 bytes, and
+ * takes 20 bytes more (preamble, start delimiter, inter-frame gap).
+ */
+static double
+line_rate_pps(uint32_t frame)
+{
+	uint32_t wire = RTE_MAX(frame + (uint32_t)RTE_ETHER_CRC_LEN,
+			(uint32_t)RTE_ETHER_MIN_LEN) + 20;
+
+	return o.link_gbps * 1e9 / (8.0 * wire);
+}
+
 static void
 report(enum bcase c, const char *variant, unsigned int nw, const struct result *res,
 		const struct result *one)
@@ -1177,6 +1195,13 @@ report(enum bcase c, const char *variant, unsigned int nw, const struct result *
 	char name[64];
 	double ratio = res->rate / res->base_rate;
 	double scaling = one != NULL && one->rate > 0 ? res->rate / one->rate : 0;
+	double line = line_rate_pps(res->frame), per_worker = res->rate / nw;
+	/* workers at this per-worker rate that one port at line rate keeps
+	 * busy: the quotient rounded up */
+	unsigned int for_line = (unsigned int)(line / per_worker);
+
+	if (for_line * per_worker < line)
+		for_line++;
 
 	snprintf(name, sizeof(name), "%s%s", case_name[c], variant);
 	if (o.json) {
@@ -1198,7 +1223,8 @@ report(enum bcase c, const char *variant, unsigned int nw, const struct result *
 			printf(", \"scaling_vs_1\": %.3f", scaling);
 		if (res->lookup_cyc > 0)
 			printf(", \"lookup_cycles_per_pkt\": %.1f", res->lookup_cyc);
-		printf("}\n");
+		printf(", \"link_gbps\": %u, \"line_rate_pps\": %.0f, "
+				"\"workers_for_line_rate\": %u}\n", o.link_gbps, line, for_line);
 	} else {
 		printf("%-30s %3u %8.2f %8.1f %10.2f %8.1f %7.3f", name, nw,
 				res->rate / 1e6, res->cyc, res->base_rate / 1e6, res->base_cyc,
@@ -1210,6 +1236,9 @@ report(enum bcase c, const char *variant, unsigned int nw, const struct result *
 			printf("  %9s", "");
 		if (scaling > 0)
 			printf(" %6.2fx", scaling);
+		else
+			printf(" %7s", "");
+		printf(" %7u", for_line);
 		if (res->lookup_cyc > 0)
 			printf("  (%s lookups alone: %.1f cyc/pkt)",
 					c == C_RESOLVE ? "svctable" : "flowtable", res->lookup_cyc);
@@ -1291,7 +1320,7 @@ usage(void)
 	fprintf(stderr,
 		"usage: bench_pipeline [EAL args] -- [--json] [--full] [--rules N] [--flows N]\n"
 		"         [--workers a,b] [--rounds N] [--seconds S] [--templates N]\n"
-		"         [--breakdown] [--no-rule-counters] [--thp]\n"
+		"         [--breakdown] [--no-rule-counters] [--thp] [--link-gbps G]\n"
 		"         [--cases resolve_syn,gateway_data,local,drop_rule,drop_malformed]\n");
 }
 
@@ -1325,6 +1354,7 @@ parse_opts(int argc, char **argv)
 		{ "breakdown", no_argument, NULL, 'b' },
 		{ "no-rule-counters", no_argument, NULL, 'C' },
 		{ "thp", no_argument, NULL, 'H' },
+		{ "link-gbps", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool rules_set = false, flows_set = false, tmpl_set = false, rounds_set = false;
@@ -1332,6 +1362,7 @@ parse_opts(int argc, char **argv)
 	int opt;
 
 	memset(&o, 0, sizeof(o));
+	o.link_gbps = 10;
 	for (opt = 0; opt < C_MAX; opt++)
 		o.run_case[opt] = true;
 	optind = 1;
@@ -1354,6 +1385,10 @@ parse_opts(int argc, char **argv)
 			break;
 		case 'H':
 			o.thp = true;
+			break;
+		case 'L':
+			if (parse_u32(optarg, 1, 1000, &o.link_gbps) != 0)
+				return -1;
 			break;
 		case 'r':
 			if (parse_u32(optarg, 1, 1u << 24, &o.rules) != 0)
@@ -1491,14 +1526,18 @@ main(int argc, char **argv)
 	}
 	macs_init();
 	if (!o.json) {
+		char line_hdr[16];
+
+		snprintf(line_hdr, sizeof(line_hdr), "wrk@%uG", o.link_gbps);
 		printf("serval-sr pipeline: worker path vs io-forward baseline on the same "
 				"harness (burst %u, median of %u rounds of %.2f s)\n", BURST,
 				o.rounds, o.seconds);
 		printf("%u resolve rules, %u gateway flows, %u templates per lane; "
 				"%u EAL lcore(s), TSC %.2f GHz\n", o.rules, o.flows, o.templates,
 				n_lcores, rte_get_tsc_hz() / 1e9);
-		printf("%-30s %3s %8s %8s %10s %8s %7s  %9s %7s\n", "case", "wrk", "Mpps",
-				"cyc/pkt", "base Mpps", "base cyc", "ratio", "target", "scale");
+		printf("%-30s %3s %8s %8s %10s %8s %7s  %9s %7s %7s\n", "case", "wrk",
+				"Mpps", "cyc/pkt", "base Mpps", "base cyc", "ratio", "target",
+				"scale", line_hdr);
 	}
 	for (i = 0; i < o.n_workers; i++) {
 		if (o.workers[i] > n_lcores) {
