@@ -65,6 +65,9 @@ struct blast_port {
 	uint32_t n_frames;
 	uint32_t next;
 	uint64_t tx;
+	/* frames offered to tx_burst that the port did not take: the DUT's
+	 * ring was full, so the DUT, not this generator, set the pace */
+	uint64_t tx_refused;
 	uint64_t rx;
 	uint64_t tx_bytes;
 	uint64_t rx_bytes;
@@ -389,6 +392,7 @@ send_burst(struct blast_port *bp, uint16_t want)
 	sent = rte_eth_tx_burst(bp->id, 0, pkts, want);
 	for (i = sent; i < want; i++)
 		rte_mbuf_refcnt_set(pkts[i], (uint16_t)(rte_mbuf_refcnt_read(pkts[i]) - 1));
+	bp->tx_refused += (uint64_t)(want - sent);
 	for (i = 0; i < sent; i++)
 		bp->tx_bytes += rte_pktmbuf_pkt_len(pkts[i]);
 	bp->next = (uint32_t)(((uint64_t)bp->next + sent) % bp->n_frames);
@@ -415,7 +419,7 @@ struct sample {
 	uint64_t tsc;
 	double dut_cpu;   /* seconds of CPU the watched process used so far */
 	double own_cpu;
-	uint64_t tx[BLAST_MAX_PORTS], rx[BLAST_MAX_PORTS];
+	uint64_t tx[BLAST_MAX_PORTS], rx[BLAST_MAX_PORTS], refused[BLAST_MAX_PORTS];
 	uint64_t txb[BLAST_MAX_PORTS], rxb[BLAST_MAX_PORTS];
 };
 
@@ -456,6 +460,7 @@ take_sample(const struct blast *b, struct sample *s)
 	s->tsc = rte_get_tsc_cycles();
 	for (i = 0; i < b->n_ports; i++) {
 		s->tx[i] = b->port[i].tx;
+		s->refused[i] = b->port[i].tx_refused;
 		s->rx[i] = b->port[i].rx;
 		s->txb[i] = b->port[i].tx_bytes;
 		s->rxb[i] = b->port[i].rx_bytes;
@@ -466,26 +471,30 @@ static void
 report(const struct blast *b, const struct sample *s0, const struct sample *s1)
 {
 	double secs = (double)(s1->tsc - s0->tsc) / (double)rte_get_tsc_hz();
-	uint64_t tx = 0, rx = 0, txb = 0, rxb = 0;
+	uint64_t tx = 0, rx = 0, txb = 0, rxb = 0, refused = 0;
 	struct rte_eth_stats st;
+	double refused_share;
 	unsigned int i;
 
 	for (i = 0; i < b->n_ports; i++) {
 		tx += s1->tx[i] - s0->tx[i];
+		refused += s1->refused[i] - s0->refused[i];
 		rx += s1->rx[i] - s0->rx[i];
 		txb += s1->txb[i] - s0->txb[i];
 		rxb += s1->rxb[i] - s0->rxb[i];
 	}
+	refused_share = tx + refused > 0 ? (double)refused / (double)(tx + refused) : 0;
 	if (b->json) {
 		printf("{\"name\": \"%s\", \"generator\": \"ssr-blast\", \"seconds\": %.3f, "
 				"\"rate_cap_mpps\": %.3f, \"tx_pkts\": %" PRIu64 ", \"rx_pkts\": %"
 				PRIu64 ", \"tx_mpps\": %.4f, \"rx_mpps\": %.4f, \"tx_gbps\": %.4f, "
 				"\"rx_gbps\": %.4f, \"gen_cpu_share\": %.3f, \"dut_cpu_share\": %.3f, "
-				"\"ports\": [", b->name, secs, b->rate_mpps, tx, rx,
+				"\"tx_refused_share\": %.4f, \"ports\": [", b->name, secs,
+				b->rate_mpps, tx, rx,
 				tx / secs / 1e6, rx / secs / 1e6, txb * 8 / secs / 1e9,
 				rxb * 8 / secs / 1e9, (s1->own_cpu - s0->own_cpu) / secs,
 				s0->dut_cpu < 0 || s1->dut_cpu < 0 ? -1.0 :
-				(s1->dut_cpu - s0->dut_cpu) / secs);
+				(s1->dut_cpu - s0->dut_cpu) / secs, refused_share);
 		for (i = 0; i < b->n_ports; i++) {
 			memset(&st, 0, sizeof(st));
 			rte_eth_stats_get(b->port[i].id, &st);
@@ -509,7 +518,7 @@ report(const struct blast *b, const struct sample *s0, const struct sample *s1)
 			(s1->own_cpu - s0->own_cpu) / secs);
 	if (s0->dut_cpu >= 0 && s1->dut_cpu >= 0)
 		printf(", watched pid %.2f", (s1->dut_cpu - s0->dut_cpu) / secs);
-	printf(")\n");
+	printf("; frames the ports refused: %.1f%%)\n", 100 * refused_share);
 }
 
 /* Tell a watcher (run-e2e sampling a DUT's counters) where the window is. */
