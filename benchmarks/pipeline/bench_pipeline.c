@@ -1197,10 +1197,10 @@ report(enum bcase c, const char *variant, unsigned int nw, const struct result *
 	double scaling = one != NULL && one->rate > 0 ? res->rate / one->rate : 0;
 	double line = line_rate_pps(res->frame), per_worker = res->rate / nw;
 	/* workers at this per-worker rate that one port at line rate keeps
-	 * busy: the quotient rounded up */
-	unsigned int for_line = (unsigned int)(line / per_worker);
+	 * busy: the quotient rounded up (0: the case forwarded nothing) */
+	unsigned int for_line = per_worker > 0 ? (unsigned int)(line / per_worker) : 0;
 
-	if (for_line * per_worker < line)
+	if (per_worker > 0 && for_line * per_worker < line)
 		for_line++;
 
 	snprintf(name, sizeof(name), "%s%s", case_name[c], variant);
